@@ -1,0 +1,9 @@
+// The WASM surface of simdex: every kernel the TypeScript facade (src/kernels/) calls.
+// The module imports its memory (env.memory, shared): each storage segment is one memory, and each
+// thread instantiates this module once per segment it works on.
+export {
+  fvec_L2sqr, fvec_inner_product, fvec_norms_L2sqr, fvec_L2sqr_ny, fvec_inner_products_ny, fvec_renorm_L2,
+} from './distances';
+export { heap_heapify, heap_addn, heap_addn_ids, heap_reorder } from './heap';
+export { inner_products_block } from './gemm';
+export { knn_1q, knn_batch, knn_batch_tmp_bytes, range_1q } from './knn';

@@ -1,0 +1,112 @@
+// Exact k-nearest-neighbour scans: distances fused with top-k heaps, for one query (memory-bound,
+// direct distances) and for a block of queries (compute-bound, through the tiled inner products and
+// ||q||^2 + ||y||^2 - 2<q,y>, as Faiss does with BLAS for batches).
+// Heaps must be initialised by the caller (heap_heapify) so that scans over several storage
+// segments continue the same heaps; ids are idBase + j.
+
+import { fvec_L2sqr_ny, fvec_inner_products_ny, fvec_norms_L2sqr, fvec_inner_product } from './distances';
+import { heap_addn, heap_replace_top } from './heap';
+import { inner_products_block } from './gemm';
+
+const BLOCK: i32 = 256;
+
+/**
+ * One query against ny vectors. metric: 1 = L2 (max-heap), 0 = inner product (min-heap).
+ * tmp: scratch of BLOCK (256) floats.
+ */
+export function knn_1q(metric: i32, q: usize, y: usize, d: i32, ny: i32, k: i32, hd: usize, hi: usize, idBase: i64, tmp: usize): void {
+  const stride = <usize>d << 2;
+  const isL2 = metric == 1;
+  for (let j0 = 0; j0 < ny; j0 += BLOCK) {
+    const nb = min(BLOCK, ny - j0);
+    const yb = y + <usize>j0 * stride;
+    if (isL2) fvec_L2sqr_ny(tmp, q, yb, d, nb);
+    else fvec_inner_products_ny(tmp, q, yb, d, nb);
+    heap_addn(isL2, k, hd, hi, tmp, nb, idBase + j0);
+  }
+}
+
+/** Bytes of scratch knn_batch needs for nq queries. */
+export function knn_batch_tmp_bytes(nq: i32): usize {
+  return (<usize>nq + <usize>BLOCK + <usize>nq * <usize>BLOCK) << 2;
+}
+
+/**
+ * nq queries (row-major at Q) against ny vectors; heap i is at hd + i*k*4 / hi + i*k*8.
+ * tmp: scratch of knn_batch_tmp_bytes(nq) bytes.
+ */
+export function knn_batch(metric: i32, Q: usize, nq: i32, y: usize, d: i32, ny: i32, k: i32, hd: usize, hi: usize, idBase: i64, tmp: usize): void {
+  const stride = <usize>d << 2;
+  const isL2 = metric == 1;
+  const qnorms = tmp;
+  const ynorms = qnorms + (<usize>nq << 2);
+  const tile = ynorms + (<usize>BLOCK << 2);
+  const kk = <usize>k;
+  if (isL2) fvec_norms_L2sqr(qnorms, Q, d, nq);
+  for (let j0 = 0; j0 < ny; j0 += BLOCK) {
+    const nb = min(BLOCK, ny - j0);
+    const yb = y + <usize>j0 * stride;
+    if (isL2) fvec_norms_L2sqr(ynorms, yb, d, nb);
+    if ((d & 3) == 0) {
+      inner_products_block(tile, BLOCK, Q, nq, yb, nb, d);
+    } else {
+      for (let i = 0; i < nq; i++) {
+        for (let j = 0; j < nb; j++) {
+          store<f32>(tile + ((<usize>i * <usize>BLOCK + <usize>j) << 2),
+            fvec_inner_product(Q + <usize>i * stride, yb + <usize>j * stride, d));
+        }
+      }
+    }
+    for (let i = 0; i < nq; i++) {
+      const hdi = hd + <usize>i * (kk << 2);
+      const hii = hi + <usize>i * (kk << 3);
+      const row = tile + ((<usize>i * <usize>BLOCK) << 2);
+      let top = load<f32>(hdi);
+      if (isL2) {
+        const qn = load<f32>(qnorms + (<usize>i << 2));
+        for (let j = 0; j < nb; j++) {
+          let dis = qn + load<f32>(ynorms + (<usize>j << 2)) - 2 * load<f32>(row + (<usize>j << 2));
+          if (dis < 0) dis = 0;
+          if (dis < top) {
+            heap_replace_top(true, kk, hdi, hii, dis, idBase + j0 + j);
+            top = load<f32>(hdi);
+          }
+        }
+      } else {
+        for (let j = 0; j < nb; j++) {
+          const dis = load<f32>(row + (<usize>j << 2));
+          if (dis > top) {
+            heap_replace_top(false, kk, hdi, hii, dis, idBase + j0 + j);
+            top = load<f32>(hdi);
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Range search of one query: writes the positions j (< ny) and distances of the vectors within
+ * radius (L2: dis < radius; IP: dis > radius) to outIdx (i32) / outDis, returns how many.
+ * The caller gives room for ny results. tmp: BLOCK floats.
+ */
+export function range_1q(metric: i32, q: usize, y: usize, d: i32, ny: i32, radius: f32, outIdx: usize, outDis: usize, tmp: usize): i32 {
+  const stride = <usize>d << 2;
+  const isL2 = metric == 1;
+  let nres = 0;
+  for (let j0 = 0; j0 < ny; j0 += BLOCK) {
+    const nb = min(BLOCK, ny - j0);
+    const yb = y + <usize>j0 * stride;
+    if (isL2) fvec_L2sqr_ny(tmp, q, yb, d, nb);
+    else fvec_inner_products_ny(tmp, q, yb, d, nb);
+    for (let j = 0; j < nb; j++) {
+      const v = load<f32>(tmp + (<usize>j << 2));
+      if (isL2 ? v < radius : v > radius) {
+        store<i32>(outIdx + (<usize>nres << 2), j0 + j);
+        store<f32>(outDis + (<usize>nres << 2), v);
+        nres++;
+      }
+    }
+  }
+  return nres;
+}

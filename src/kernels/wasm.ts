@@ -1,0 +1,75 @@
+/**
+ * @module kernels/wasm
+ * Loads the WebAssembly kernels and declares their surface once. The module imports its memory:
+ * every storage segment is a shared WebAssembly.Memory, and every thread instantiates the module
+ * once per segment it touches (instances are cached per memory, per thread).
+ *
+ * The relaxed-SIMD build (fused multiply-add) is chosen where the engine validates it; otherwise
+ * the baseline SIMD128 build. `SIMDEX_KERNELS=simd` forces the baseline.
+ */
+import { simdBase64, relaxedBase64 } from './wasm/modules.js';
+
+/** The raw WASM exports: pointers are byte offsets into the segment's memory. */
+export interface WasmKernels {
+  fvec_L2sqr(a: number, b: number, d: number): number;
+  fvec_inner_product(a: number, b: number, d: number): number;
+  fvec_norms_L2sqr(out: number, x: number, d: number, n: number): void;
+  fvec_L2sqr_ny(out: number, q: number, y: number, d: number, ny: number): void;
+  fvec_inner_products_ny(out: number, q: number, y: number, d: number, ny: number): void;
+  fvec_renorm_L2(x: number, d: number, n: number): void;
+  heap_heapify(isMax: number, n: number, k: number, hd: number, hi: number): void;
+  heap_addn(isMax: number, k: number, hd: number, hi: number, dis: number, n: number, idBase: bigint): void;
+  heap_addn_ids(isMax: number, k: number, hd: number, hi: number, dis: number, ids: number, n: number): void;
+  heap_reorder(isMax: number, n: number, k: number, hd: number, hi: number): void;
+  inner_products_block(out: number, ldo: number, Q: number, nq: number, Y: number, ny: number, d: number): void;
+  knn_1q(metric: number, q: number, y: number, d: number, ny: number, k: number, hd: number, hi: number, idBase: bigint, tmp: number): void;
+  knn_batch(metric: number, Q: number, nq: number, y: number, d: number, ny: number, k: number, hd: number, hi: number, idBase: bigint, tmp: number): void;
+  knn_batch_tmp_bytes(nq: number): number;
+  range_1q(metric: number, q: number, y: number, d: number, ny: number, radius: number, outIdx: number, outDis: number, tmp: number): number;
+}
+
+function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+let compiled: { module: WebAssembly.Module; variant: 'simd' | 'relaxed' } | undefined;
+
+declare const process: { env: Record<string, string | undefined> } | undefined;
+
+/** The compiled kernel module (compiled once per thread) and which build it is. */
+export function kernelModule(): { module: WebAssembly.Module; variant: 'simd' | 'relaxed' } {
+  if (compiled) return compiled;
+  const forced = typeof process !== 'undefined' ? process.env.SIMDEX_KERNELS : undefined;
+  const relaxed = decodeBase64(relaxedBase64);
+  if (forced !== 'simd' && WebAssembly.validate(relaxed)) {
+    compiled = { module: new WebAssembly.Module(relaxed), variant: 'relaxed' };
+  } else {
+    const simd = decodeBase64(simdBase64);
+    if (!WebAssembly.validate(simd)) {
+      throw new Error('simdex needs WebAssembly SIMD128 (Node 20+, Chrome 91+, Firefox 89+, Safari 16.4+)');
+    }
+    compiled = { module: new WebAssembly.Module(simd), variant: 'simd' };
+  }
+  return compiled;
+}
+
+/** Adopts a module compiled by another thread (workers receive it from the main thread). */
+export function setKernelModule(module: WebAssembly.Module, variant: 'simd' | 'relaxed'): void {
+  compiled = { module, variant };
+}
+
+const instances = new WeakMap<WebAssembly.Memory, WasmKernels>();
+
+/** The kernels bound to `memory`, for this thread. */
+export function kernelsFor(memory: WebAssembly.Memory): WasmKernels {
+  let k = instances.get(memory);
+  if (k === undefined) {
+    const instance = new WebAssembly.Instance(kernelModule().module, { env: { memory } });
+    k = instance.exports as unknown as WasmKernels;
+    instances.set(memory, k);
+  }
+  return k;
+}

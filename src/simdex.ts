@@ -1,0 +1,14 @@
+/**
+ * simdex: similarity search and clustering of dense vectors, with Faiss's indexes, names and file
+ * format, in TypeScript over WebAssembly SIMD kernels.
+ */
+export { Index, FLT_MAX, type SearchParameters, type SearchResult, type RangeSearchResult } from './Index.js';
+export { MetricType, metricName } from './MetricType.js';
+export {
+  SimdexError, InvalidArgumentError, InvalidTypeError, NotTrainedError, NotSupportedError, FactoryParseError, FormatError,
+} from './errors.js';
+export { IDSelectorRange, IDSelectorBatch, IDSelectorNot, type IDSelector, type IDSelectorLike } from './IDSelector.js';
+export { IndexFlat, IndexFlatL2, IndexFlatIP, type IndexFlatOptions } from './indexes/IndexFlat.js';
+export { IndexIDMap, IndexIDMap2 } from './indexes/IndexIDMap.js';
+export { setNumThreads, getNumThreads } from './threads/pool.js';
+export { kernelModule } from './kernels/wasm.js';

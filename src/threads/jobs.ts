@@ -1,0 +1,19 @@
+/**
+ * @module threads/jobs
+ * The work a thread of the pool can be given, by name. A job receives plain data (shared memories
+ * and typed arrays over SharedArrayBuffers survive postMessage without copying), a range [lo, hi)
+ * of its items, and the thread's scratch slot. The calling thread runs its own share through the
+ * same functions.
+ */
+import { knnRange, type KnnTask } from '../search/exhaustive.js';
+
+export type JobFn = (args: unknown, lo: number, hi: number, slot: number) => void;
+
+export const jobs: Record<string, JobFn> = {
+  'flat.knn': (args, lo, hi, slot) => knnRange(args as KnnTask, lo, hi, slot),
+};
+
+/** Registers a job (index modules add theirs at load time; workers load the same modules). */
+export function registerJob(name: string, fn: JobFn): void {
+  jobs[name] = fn;
+}
