@@ -58,16 +58,67 @@ export function fvec_norms_L2sqr(out: usize, x: usize, d: i32, n: i32): void {
   }
 }
 
-/** out[j] = ||q - y_j||^2 for j < ny. out: size ny floats. */
-export function fvec_L2sqr_ny(out: usize, q: usize, y: usize, d: i32, ny: i32): void {
-  const stride = <usize>d << 2;
-  for (let j = 0; j < ny; j++) store<f32>(out + (<usize>j << 2), fvec_L2sqr(q, y + <usize>j * stride, d));
+// [sum(a), sum(b), sum(c), sum(d)]
+@inline export function hsum4(a: v128, b: v128, c: v128, d: v128): v128 {
+  const t0 = i32x4.shuffle(a, b, 0, 4, 1, 5);
+  const t1 = i32x4.shuffle(a, b, 2, 6, 3, 7);
+  const t2 = i32x4.shuffle(c, d, 0, 4, 1, 5);
+  const t3 = i32x4.shuffle(c, d, 2, 6, 3, 7);
+  const s0 = f32x4.add(t0, t1);
+  const s1 = f32x4.add(t2, t3);
+  return f32x4.add(i32x4.shuffle(s0, s1, 0, 1, 4, 5), i32x4.shuffle(s0, s1, 2, 3, 6, 7));
 }
 
-/** out[j] = <q, y_j> for j < ny. out: size ny floats. */
+/** out[j] = ||q - y_j||^2 for j < ny. out: size ny floats. Four vectors at a time when d % 4 == 0. */
+export function fvec_L2sqr_ny(out: usize, q: usize, y: usize, d: i32, ny: i32): void {
+  const stride = <usize>d << 2;
+  let j = 0;
+  if ((d & 3) == 0) {
+    for (; j + 4 <= ny; j += 4) {
+      const y0 = y + <usize>j * stride;
+      const y1 = y0 + stride;
+      const y2 = y1 + stride;
+      const y3 = y2 + stride;
+      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+      for (let o: usize = 0; o < stride; o += 16) {
+        const qv = v128.load(q + o);
+        const t0 = f32x4.sub(qv, v128.load(y0 + o));
+        const t1 = f32x4.sub(qv, v128.load(y1 + o));
+        const t2 = f32x4.sub(qv, v128.load(y2 + o));
+        const t3 = f32x4.sub(qv, v128.load(y3 + o));
+        c0 = f32x4.add(c0, f32x4.mul(t0, t0));
+        c1 = f32x4.add(c1, f32x4.mul(t1, t1));
+        c2 = f32x4.add(c2, f32x4.mul(t2, t2));
+        c3 = f32x4.add(c3, f32x4.mul(t3, t3));
+      }
+      v128.store(out + (<usize>j << 2), hsum4(c0, c1, c2, c3));
+    }
+  }
+  for (; j < ny; j++) store<f32>(out + (<usize>j << 2), fvec_L2sqr(q, y + <usize>j * stride, d));
+}
+
+/** out[j] = <q, y_j> for j < ny. out: size ny floats. Four vectors at a time when d % 4 == 0. */
 export function fvec_inner_products_ny(out: usize, q: usize, y: usize, d: i32, ny: i32): void {
   const stride = <usize>d << 2;
-  for (let j = 0; j < ny; j++) store<f32>(out + (<usize>j << 2), fvec_inner_product(q, y + <usize>j * stride, d));
+  let j = 0;
+  if ((d & 3) == 0) {
+    for (; j + 4 <= ny; j += 4) {
+      const y0 = y + <usize>j * stride;
+      const y1 = y0 + stride;
+      const y2 = y1 + stride;
+      const y3 = y2 + stride;
+      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+      for (let o: usize = 0; o < stride; o += 16) {
+        const qv = v128.load(q + o);
+        c0 = f32x4.add(c0, f32x4.mul(qv, v128.load(y0 + o)));
+        c1 = f32x4.add(c1, f32x4.mul(qv, v128.load(y1 + o)));
+        c2 = f32x4.add(c2, f32x4.mul(qv, v128.load(y2 + o)));
+        c3 = f32x4.add(c3, f32x4.mul(qv, v128.load(y3 + o)));
+      }
+      v128.store(out + (<usize>j << 2), hsum4(c0, c1, c2, c3));
+    }
+  }
+  for (; j < ny; j++) store<f32>(out + (<usize>j << 2), fvec_inner_product(q, y + <usize>j * stride, d));
 }
 
 /** Normalises each of the n vectors of x in place to unit L2 norm (zero vectors are left as they are). */

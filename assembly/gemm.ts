@@ -1,17 +1,7 @@
 // Tiled inner products of a block of queries against a block of vectors: the compute-bound core of
 // batched exact search (Faiss calls BLAS sgemm here). Register tile: 2 queries x 4 vectors, with
 // the 4-dimension partial sums reduced by a transposition so that 4 results are stored at once.
-
-// [sum(a), sum(b), sum(c), sum(d)]
-@inline function hsum4(a: v128, b: v128, c: v128, d: v128): v128 {
-  const t0 = i32x4.shuffle(a, b, 0, 4, 1, 5);
-  const t1 = i32x4.shuffle(a, b, 2, 6, 3, 7);
-  const t2 = i32x4.shuffle(c, d, 0, 4, 1, 5);
-  const t3 = i32x4.shuffle(c, d, 2, 6, 3, 7);
-  const s0 = f32x4.add(t0, t1); // a02 b02 a13 b13
-  const s1 = f32x4.add(t2, t3); // c02 d02 c13 d13
-  return f32x4.add(i32x4.shuffle(s0, s1, 0, 1, 4, 5), i32x4.shuffle(s0, s1, 2, 3, 6, 7));
-}
+import { hsum4 } from './distances';
 
 @inline function madd(acc: v128, a: v128, b: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);

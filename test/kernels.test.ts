@@ -1,0 +1,154 @@
+// Every WASM kernel against its TypeScript reference, on random inputs of awkward sizes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as ref from '../src/kernels/reference.js';
+import { FLT_MAX } from '../src/Index.js';
+import { Arena } from './helpers/arena.js';
+import { mulberry32, randomVectors } from './helpers/rng.js';
+
+const DIMS = [1, 3, 4, 7, 8, 13, 16, 17, 31, 64, 100, 128, 257];
+const COUNTS = [0, 1, 2, 3, 5, 255, 256, 257, 1000];
+
+/** |a - b| <= tol * (1 + |b|) elementwise: float32 sums in another order. */
+function assertClose(a: Float32Array, b: Float32Array, tol: number, what: string): void {
+  assert.equal(a.length, b.length, `${what}: length`);
+  for (let i = 0; i < a.length; i++) {
+    const err = Math.abs(a[i]! - b[i]!);
+    assert.ok(err <= tol * (1 + Math.abs(b[i]!)), `${what}[${i}]: wasm ${a[i]} vs reference ${b[i]}`);
+  }
+}
+
+test('fvec_L2sqr_ny, fvec_inner_products_ny and norms match the reference', () => {
+  let seed = 1;
+  for (const d of DIMS) {
+    for (const ny of COUNTS) {
+      const ar = new Arena(16 << 20);
+      const q = randomVectors(1, d, seed++);
+      const y = randomVectors(ny, d, seed++);
+      const qp = ar.putF32(q);
+      const yp = ar.putF32(y);
+      const out = ar.alloc(Math.max(4, ny * 4));
+      ar.k.fvec_L2sqr_ny(out, qp, yp, d, ny);
+      assertClose(ar.f32(out, ny), ref.fvecL2sqrNy(q, y, d, ny), 1e-5, `L2sqr_ny d=${d} ny=${ny}`);
+      ar.k.fvec_inner_products_ny(out, qp, yp, d, ny);
+      assertClose(ar.f32(out, ny), ref.fvecInnerProductsNy(q, y, d, ny), 1e-5, `IP_ny d=${d} ny=${ny}`);
+      ar.k.fvec_norms_L2sqr(out, yp, d, ny);
+      assertClose(ar.f32(out, ny), ref.fvecNormsL2sqr(y, d, ny), 1e-5, `norms d=${d} ny=${ny}`);
+      if (ny > 0) {
+        assert.ok(Math.abs(ar.k.fvec_L2sqr(qp, yp, d) - ref.fvecL2sqr(q, 0, y, 0, d)) < 1e-4);
+        assert.ok(Math.abs(ar.k.fvec_inner_product(qp, yp, d) - ref.fvecInnerProduct(q, 0, y, 0, d)) < 1e-4);
+      }
+    }
+  }
+});
+
+test('inner_products_block matches the reference (tiles and their edges)', () => {
+  let seed = 100;
+  for (const d of [4, 8, 12, 64, 128, 260]) {
+    for (const [nq, ny] of [[1, 1], [2, 4], [3, 5], [7, 9], [20, 33], [64, 256]] as const) {
+      const ar = new Arena(16 << 20);
+      const Q = randomVectors(nq, d, seed++);
+      const Y = randomVectors(ny, d, seed++);
+      const out = ar.alloc(nq * ny * 4);
+      ar.k.inner_products_block(out, ny, ar.putF32(Q), nq, ar.putF32(Y), ny, d);
+      assertClose(ar.f32(out, nq * ny), ref.innerProductsBlock(Q, nq, Y, ny, d), 1e-5, `block d=${d} ${nq}x${ny}`);
+    }
+  }
+});
+
+test('fvec_renorm_L2 normalises like the reference and leaves zero vectors alone', () => {
+  for (const d of [1, 5, 16, 33]) {
+    const ar = new Arena(1 << 20);
+    const x = randomVectors(6, d, d);
+    x.fill(0, 2 * d, 3 * d);
+    const p = ar.putF32(x);
+    ar.k.fvec_renorm_L2(p, d, 6);
+    const expect = x.slice();
+    ref.fvecRenormL2(expect, d, 6);
+    assertClose(ar.f32(p, 6 * d), expect, 1e-6, `renorm d=${d}`);
+  }
+});
+
+test('heaps: top-k selection equals the reference, ties broken by id as Faiss does', () => {
+  const rnd = mulberry32(7);
+  for (const isMax of [1, 0]) {
+    for (const k of [1, 2, 5, 10, 64]) {
+      for (const n of [0, 1, 3, 10, 100, 1000]) {
+        const ar = new Arena(4 << 20);
+        // few distinct values: many ties
+        const dis = new Float32Array(n).map(() => Math.floor(rnd() * 8));
+        const hd = ar.alloc(k * 4);
+        const hi = ar.alloc(k * 8);
+        ar.k.heap_heapify(isMax, 1, k, hd, hi);
+        ar.k.heap_addn(isMax, k, hd, hi, ar.putF32(dis), n, 1000n);
+        ar.k.heap_reorder(isMax, 1, k, hd, hi);
+        const h = new ref.Heap(k, isMax === 1);
+        for (let j = 0; j < n; j++) h.push(dis[j]!, BigInt(1000 + j));
+        const r = h.reorder();
+        assert.deepEqual(ar.i64(hi, k), r.ids, `ids isMax=${isMax} k=${k} n=${n}`);
+        assert.deepEqual(ar.f32(hd, k), r.dis, `dis isMax=${isMax} k=${k} n=${n}`);
+        // padding where fewer than k: -1 and +/-FLT_MAX
+        if (n < k) {
+          assert.equal(ar.i64(hi, k)[k - 1], -1n);
+          assert.equal(ar.f32(hd, k)[k - 1], isMax ? Math.fround(FLT_MAX) : -Math.fround(FLT_MAX));
+        }
+      }
+    }
+  }
+});
+
+test('knn_1q and knn_batch give the exact k-NN of the reference', () => {
+  let seed = 500;
+  for (const metric of [1, 0]) {
+    for (const d of [3, 16, 17, 128]) {
+      for (const [nq, ny, k] of [[1, 0, 5], [1, 1, 1], [3, 300, 10], [25, 513, 7], [40, 1000, 100]] as const) {
+        const ar = new Arena(32 << 20);
+        const Q = randomVectors(nq, d, seed++);
+        const Y = randomVectors(ny, d, seed++);
+        const Qp = ar.putF32(Q);
+        const Yp = ar.putF32(Y);
+        const hd = ar.alloc(nq * k * 4);
+        const hi = ar.alloc(nq * k * 8);
+        const tmp = ar.alloc(ar.k.knn_batch_tmp_bytes(nq));
+        const expect = ref.knnExact(metric === 1 ? 'L2' : 'IP', Q, nq, Y, ny, d, k);
+        for (const mode of ['1q', 'batch']) {
+          ar.k.heap_heapify(metric, nq, k, hd, hi);
+          if (mode === 'batch') ar.k.knn_batch(metric, Qp, nq, Yp, d, ny, k, hd, hi, 0n, tmp);
+          else for (let i = 0; i < nq; i++) ar.k.knn_1q(metric, Qp + i * d * 4, Yp, d, ny, k, hd + i * k * 4, hi + i * k * 8, 0n, tmp);
+          ar.k.heap_reorder(metric, nq, k, hd, hi);
+          const labels = ar.i64(hi, nq * k);
+          const dist = ar.f32(hd, nq * k);
+          // distances agree to float rounding; labels agree except where two distances are within rounding
+          assertClose(dist, expect.distances, 1e-4, `${mode} metric=${metric} d=${d}`);
+          let mismatched = 0;
+          for (let i = 0; i < labels.length; i++) if (labels[i] !== expect.labels[i]) mismatched++;
+          assert.ok(mismatched <= Math.ceil(labels.length * 0.002), `${mode} metric=${metric} d=${d} nq=${nq}: ${mismatched} labels differ`);
+        }
+      }
+    }
+  }
+});
+
+test('range_1q returns exactly the vectors within the radius', () => {
+  const d = 9;
+  const ny = 700;
+  const ar = new Arena(8 << 20);
+  const q = randomVectors(1, d, 1);
+  const y = randomVectors(ny, d, 2);
+  const qp = ar.putF32(q);
+  const yp = ar.putF32(y);
+  const idx = ar.alloc(ny * 4);
+  const dis = ar.alloc(ny * 4);
+  const tmp = ar.alloc(1024);
+  for (const [metric, radius] of [[1, 4.0], [0, 0.5]] as const) {
+    const m = ar.k.range_1q(metric, qp, yp, d, ny, radius, idx, dis, tmp);
+    const got = new Int32Array(ar.memory.buffer, idx, m).slice();
+    const expect: number[] = [];
+    for (let j = 0; j < ny; j++) {
+      const v = metric === 1 ? ref.fvecL2sqr(q, 0, y, j * d, d) : ref.fvecInnerProduct(q, 0, y, j * d, d);
+      if (metric === 1 ? v < radius : v > radius) expect.push(j);
+    }
+    assert.ok(expect.length > 0 && expect.length < ny, 'the radius selects some but not all');
+    assert.deepEqual(Array.from(got), expect);
+  }
+});
