@@ -12,3 +12,9 @@ export { IndexFlat, IndexFlatL2, IndexFlatIP, type IndexFlatOptions } from './in
 export { IndexIDMap, IndexIDMap2 } from './indexes/IndexIDMap.js';
 export { setNumThreads, getNumThreads } from './threads/pool.js';
 export { kernelModule } from './kernels/wasm.js';
+export {
+  readIndex, writeIndex, serializeIndex, deserializeIndex, describeIndex, formatIndexDescription,
+  IO_FLAG_READ_ONLY, IO_FLAG_ONDISK_SAME_DIR, IO_FLAG_SKIP_IVF_DATA, IO_FLAG_SKIP_PRECOMPUTE_TABLE, IO_FLAG_PQ_SKIP_SDC_TABLE, IO_FLAG_MMAP,
+  IOReader, IOWriter, BytesIOWriter, FileIOWriter,
+  type ReadIndexOptions, type WriteIndexOptions, type IndexDescription,
+} from './io/faiss/index.js';

@@ -47,6 +47,12 @@ export class IndexFlat extends Index {
     this.ntotal = this.store.ntotal;
   }
 
+  /** Allocates storage for n more vectors at once (readers and bulk loaders call it before adding). */
+  reserve(n: number): void {
+    checkNonNegativeInt(n, 'n');
+    this.store.reserve(n);
+  }
+
   search(x: Float32Array, k: number, params?: SearchParameters): SearchResult {
     void params;
     const n = this.checkSearchArgs(x, k);

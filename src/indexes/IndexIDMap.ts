@@ -25,6 +25,26 @@ export class IndexIDMap extends Index {
     this.isTrained = index.isTrained;
   }
 
+  /**
+   * Wraps an index that already holds its vectors, with their ids (readers of index files use it).
+   * ids: size index.ntotal
+   */
+  static fromParts<T extends IndexIDMap>(this: new (index: Index) => T, index: Index, ids: BigInt64Array): T {
+    if (ids.length !== index.ntotal) {
+      throw new InvalidArgumentError('ids', `has length ${ids.length}, expected one id per stored vector (ntotal = ${index.ntotal})`);
+    }
+    const ntotal = index.ntotal;
+    index.ntotal = 0;
+    let map: T;
+    try {
+      map = new this(index);
+    } finally {
+      index.ntotal = ntotal;
+    }
+    map.appendIds(ids);
+    return map;
+  }
+
   /** Faiss's id_map: the user id of each stored vector, size ntotal. */
   get idMap(): BigInt64Array {
     return this.ids.subarray(0, this.ntotal);

@@ -1,14 +1,15 @@
 /**
  * @module storage/Segment
- * One shared WebAssembly memory holding a block of vectors and the scratch slots the kernels work in.
+ * One shared WebAssembly memory: the scratch slots the kernels work in, then a data region.
  *
- * A wasm32 memory stops at 4 GiB, so an index is a list of segments (storage/VectorStore) and is not
- * bounded by one memory. Segments are shared memories: worker threads instantiate the kernels on
- * the very same bytes, nothing is copied to search them.
+ * A wasm32 memory stops at 4 GiB, so stored data (flat vectors, inverted lists) is spread over a
+ * list of segments (storage/VectorStore, storage/BlockArena) and is not bounded by one memory.
+ * Segments are shared memories: worker threads instantiate the kernels on the very same bytes,
+ * nothing is copied to search them.
  *
  * Layout of a segment's memory:
- *   [0, SCRATCH_BYTES)                 MAX_THREADS scratch slots of SLOT_BYTES, slot t for thread t
- *   [SCRATCH_BYTES, + capacity*d*4)    the vectors, row-major
+ *   [0, SCRATCH_BYTES)                     MAX_THREADS scratch slots of SLOT_BYTES, slot t for thread t
+ *   [SCRATCH_BYTES, SCRATCH_BYTES + dataBytes)   data
  * Pages are only backed by physical memory once written, so unused capacity and unused slots cost
  * address space, not RAM.
  */
@@ -22,15 +23,36 @@ export const SCRATCH_BYTES = MAX_THREADS * SLOT_BYTES;
 const PAGE = 65536;
 /** Largest memory a segment may have (wasm32: 65536 pages of 64 KiB = 4 GiB; stay below). */
 export const MAX_MEMORY_BYTES = 4 * 1024 * 1024 * 1024 - PAGE;
-
-let nextId = 1;
+/** Largest data region of one segment. */
+export const MAX_DATA_BYTES = MAX_MEMORY_BYTES - SCRATCH_BYTES;
 
 export class Segment {
-  /** Unique id of this segment (how worker threads find its memory). */
-  readonly id = nextId++;
   readonly memory: WebAssembly.Memory;
-  /** Byte offset of the first vector. */
+  /** Byte offset of the data region. */
   readonly dataOffset = SCRATCH_BYTES;
+  /** Bytes of the data region. */
+  readonly dataBytes: number;
+
+  constructor(dataBytes: number) {
+    if (dataBytes > MAX_DATA_BYTES) throw new RangeError(`segment of ${dataBytes} bytes exceeds ${MAX_DATA_BYTES}`);
+    const pages = Math.ceil((SCRATCH_BYTES + dataBytes) / PAGE);
+    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    this.dataBytes = pages * PAGE - SCRATCH_BYTES;
+  }
+
+  /** The kernels bound to this segment's memory, for the calling thread. */
+  get kernels(): WasmKernels {
+    return kernelsFor(this.memory);
+  }
+
+  /** Byte offset of thread t's scratch slot. */
+  static slotOffset(t: number): number {
+    return t * SLOT_BYTES;
+  }
+}
+
+/** A segment holding vectors of dimension d, filled in order. */
+export class VectorSegment extends Segment {
   /** Vectors that fit. */
   readonly capacity: number;
   /** Vectors stored. */
@@ -40,35 +62,17 @@ export class Segment {
     readonly d: number,
     capacity: number,
   ) {
-    const bytes = SCRATCH_BYTES + capacity * d * 4;
-    const pages = Math.ceil(bytes / PAGE);
-    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    super(capacity * d * 4);
     this.capacity = capacity;
   }
 
   /** Largest capacity (in vectors of dimension d) a segment may have under maxDataBytes. */
   static maxCapacity(d: number, maxDataBytes: number): number {
-    const limit = Math.min(maxDataBytes, MAX_MEMORY_BYTES - SCRATCH_BYTES);
-    return Math.max(1, Math.floor(limit / (d * 4)));
-  }
-
-  /** The kernels bound to this segment's memory, for the calling thread. */
-  get kernels(): WasmKernels {
-    return kernelsFor(this.memory);
-  }
-
-  /** Float32 view of the stored vectors (row-major, count*d floats). */
-  vectors(): Float32Array {
-    return new Float32Array(this.memory.buffer, this.dataOffset, this.count * this.d);
+    return Math.max(1, Math.floor(Math.min(maxDataBytes, MAX_DATA_BYTES) / (d * 4)));
   }
 
   /** Byte offset of vector i. */
   vectorOffset(i: number): number {
     return this.dataOffset + i * this.d * 4;
-  }
-
-  /** Byte offset of thread t's scratch slot. */
-  static slotOffset(t: number): number {
-    return t * SLOT_BYTES;
   }
 }

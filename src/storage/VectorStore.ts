@@ -7,14 +7,14 @@
  * Growth: a new segment is sized for what is being added and at least twice the previous one (so
  * that many small adds make few segments), and at most `maxSegmentBytes` of vectors.
  */
-import { Segment } from './Segment.js';
+import { VectorSegment } from './Segment.js';
 
 /** Default bytes of vectors per segment: 2 GiB. */
 export const DEFAULT_SEGMENT_BYTES = 2 * 1024 * 1024 * 1024;
 const MIN_CAPACITY = 1024;
 
 export class VectorStore {
-  readonly segments: Segment[] = [];
+  readonly segments: VectorSegment[] = [];
   ntotal = 0;
 
   constructor(
@@ -31,9 +31,9 @@ export class VectorStore {
     while (done < n) {
       let seg = this.segments[this.segments.length - 1];
       if (seg === undefined || seg.count === seg.capacity) {
-        const maxCap = Segment.maxCapacity(d, this.maxSegmentBytes);
+        const maxCap = VectorSegment.maxCapacity(d, this.maxSegmentBytes);
         const want = Math.max(n - done, seg ? seg.capacity * 2 : MIN_CAPACITY);
-        seg = new Segment(d, Math.min(maxCap, want));
+        seg = new VectorSegment(d, Math.min(maxCap, want));
         this.segments.push(seg);
       }
       const m = Math.min(n - done, seg.capacity - seg.count);
@@ -45,8 +45,18 @@ export class VectorStore {
     }
   }
 
+  /** Makes room for n more vectors, so that adding them creates at most ceil(n / max capacity) segments. */
+  reserve(n: number): void {
+    const last = this.segments[this.segments.length - 1];
+    const free = last ? last.capacity - last.count : 0;
+    if (n <= free) return;
+    const cap = Math.min(VectorSegment.maxCapacity(this.d, this.maxSegmentBytes), n - free);
+    if (last && last.count === 0) this.segments.pop();
+    this.segments.push(new VectorSegment(this.d, Math.max(cap, last && last.count === 0 ? 0 : 1)));
+  }
+
   /** The segment holding vector i and i's position in it. */
-  locate(i: number): { segment: Segment; local: number; base: number } {
+  locate(i: number): { segment: VectorSegment; local: number; base: number } {
     let base = 0;
     for (const segment of this.segments) {
       if (i < base + segment.count) return { segment, local: i - base, base };

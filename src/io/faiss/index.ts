@@ -1,0 +1,51 @@
+/**
+ * @module io/faiss
+ * Faiss's index file format: {@link readIndex} / {@link writeIndex} for paths, {@link deserializeIndex}
+ * / {@link serializeIndex} for bytes, the checked {@link IOReader} and atomic {@link IOWriter} they are
+ * built on, fourcc helpers, and {@link describeIndex} for summaries.
+ *
+ * Index types read and written so far: IndexFlatL2 ("IxF2"), IndexFlatIP ("IxFI"), IndexFlat ("IxFl",
+ * read with the L2 or inner-product metric only), IndexIDMap ("IxMp") and IndexIDMap2 ("IxM2").
+ */
+export {
+  readIndex,
+  deserializeIndex,
+  readIndexAt,
+  readIndexHeader,
+  supportedMetric,
+  INDEX_READERS,
+  FAISS_METRIC_NAMES,
+  MAX_DIMENSION,
+  MAX_INDEX_NESTING_DEPTH,
+  DEFAULT_READ_CHUNK_BYTES,
+  IO_FLAG_READ_ONLY,
+  IO_FLAG_ONDISK_SAME_DIR,
+  IO_FLAG_SKIP_IVF_DATA,
+  IO_FLAG_SKIP_PRECOMPUTE_TABLE,
+  IO_FLAG_PQ_SKIP_SDC_TABLE,
+  IO_FLAG_MMAP,
+  type ReadIndexOptions,
+  type ReadContext,
+  type IndexBodyReader,
+  type IndexHeader,
+} from './readIndex.js';
+export {
+  writeIndex,
+  serializeIndex,
+  writeIndexTo,
+  writeIndexHeader,
+  faissFileSize,
+  headerBytes,
+  writerFor,
+  findWriter,
+  INDEX_WRITERS,
+  HEADER_DUMMY,
+  DEFAULT_WRITE_CHUNK_BYTES,
+  type WriteIndexOptions,
+  type WriteContext,
+  type IndexWriterRow,
+} from './writeIndex.js';
+export { IOReader, BytesSource, FileSource, type ByteSource } from './IOReader.js';
+export { IOWriter, BytesIOWriter, FileIOWriter } from './IOWriter.js';
+export { fourcc, fourccToString, fourccPrintable, fourccHex, describeFourcc, unknownFourccError } from './fourcc.js';
+export { describeIndex, formatIndexDescription, type IndexDescription } from './describe.js';

@@ -1,0 +1,318 @@
+/**
+ * @module io/faiss/readIndex
+ * Reading Faiss index files (Faiss's `read_index` / `deserialize_index`, impl/index_read.cpp).
+ *
+ * A Faiss file is one index, written as a fourcc naming its class followed by the class's fields;
+ * an index that contains other indexes (IndexIDMap's sub-index, later IVF's quantizer, HNSW's
+ * storage) writes them inline, each with its own fourcc. Almost every class starts its fields with
+ * the common header ({@link readIndexHeader}):
+ *
+ * | field        | type    | bytes | notes                                                       |
+ * |--------------|---------|-------|-------------------------------------------------------------|
+ * | d            | int32   | 4     | dimension; 1 .. 2^20 accepted (Faiss >= 1.14 checks 0 .. 2^20) |
+ * | ntotal       | int64   | 8     | number of vectors, >= 0                                     |
+ * | dummy        | int64   | 8     | always 1 << 20 when written; ignored when read              |
+ * | dummy        | int64   | 8     | same                                                        |
+ * | is_trained   | bool    | 1     | 0 or 1                                                      |
+ * | metric_type  | int32   | 4     | INNER_PRODUCT 0, L2 1, L1 2, Linf 3, Lp 4, Canberra 20, ... |
+ * | metric_arg   | float32 | 4     | only when metric_type > 1 (Faiss >= 1.5.3, June 2019)       |
+ *
+ * The class's body follows; {@link INDEX_READERS} maps each fourcc to the function that reads it, so
+ * a new index type adds one row there (and one in writeIndex's table). Bodies read here:
+ *
+ * - "IxF2" IndexFlatL2, "IxFI" IndexFlatIP, "IxFl" IndexFlat with another metric: the header, then the
+ *   vectors as a std::vector: size_t count = ntotal*d (in floats: Faiss >= 1.7.2 stores uint8 codes
+ *   and writes their size / 4, older versions a std::vector<float>, the same bytes), then ntotal*d
+ *   float32. "IxFl" is read when its metric is L2 or inner product; other metrics are a FormatError.
+ * - "IxMp" IndexIDMap, "IxM2" IndexIDMap2: the header, the sub-index (recursively), then id_map as a
+ *   std::vector<int64>: size_t ntotal, then ntotal int64 ids. IndexIDMap2 rebuilds its reverse map.
+ *
+ * Big files: vectors are read in chunks (64 MiB by default) straight into the index (`add`), and ids
+ * likewise, so a file's data is never held twice; every size is checked against the bytes left in
+ * the file before anything is allocated.
+ */
+import type { Index } from '../../Index.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { MetricType } from '../../MetricType.js';
+import { IndexFlat, IndexFlatIP, IndexFlatL2, type IndexFlatOptions } from '../../indexes/IndexFlat.js';
+import { IndexIDMap, IndexIDMap2 } from '../../indexes/IndexIDMap.js';
+import { fourccToString, unknownFourccError } from './fourcc.js';
+import { IOReader } from './IOReader.js';
+
+// ---------------------------------------------------------------------------------------------------
+// Flags (Faiss's index_io.h values). None of them changes how flat indexes and IndexIDMap are read.
+// ---------------------------------------------------------------------------------------------------
+
+/** Faiss's IO_FLAG_READ_ONLY (2): open on-disk inverted lists read-only. No effect on flat indexes. */
+export const IO_FLAG_READ_ONLY = 2;
+/** Faiss's IO_FLAG_ONDISK_SAME_DIR (4): look for on-disk inverted lists next to the index file. No effect on flat indexes. */
+export const IO_FLAG_ONDISK_SAME_DIR = 4;
+/** Faiss's IO_FLAG_SKIP_IVF_DATA (8): read the IVF structure without its lists. No effect on flat indexes. */
+export const IO_FLAG_SKIP_IVF_DATA = 8;
+/** Faiss's IO_FLAG_SKIP_PRECOMPUTE_TABLE (16, Faiss >= 1.7.3): do not build IVFPQ's precomputed tables. No effect on flat indexes. */
+export const IO_FLAG_SKIP_PRECOMPUTE_TABLE = 16;
+/** Faiss's IO_FLAG_PQ_SKIP_SDC_TABLE (32, Faiss >= 1.9): do not build PQ's SDC table. No effect on flat indexes. */
+export const IO_FLAG_PQ_SKIP_SDC_TABLE = 32;
+/**
+ * Faiss's IO_FLAG_MMAP: IO_FLAG_SKIP_IVF_DATA | 0x646f0000 = 0x646f0008 = 1684996104 (its value since
+ * Faiss 1.6.4; very old versions used 1). Memory-maps inverted lists. Accepted; flat indexes are read
+ * into memory all the same.
+ */
+export const IO_FLAG_MMAP = 0x646f0008;
+
+/** Default bytes per chunk when reading vectors or ids: 64 MiB. */
+export const DEFAULT_READ_CHUNK_BYTES = 64 << 20;
+
+/** Faiss (>= 1.15) refuses files nesting indexes deeper than this; simdex too. */
+export const MAX_INDEX_NESTING_DEPTH = 50;
+
+/** Options of {@link readIndex} beyond Faiss's flags. */
+export interface ReadIndexOptions {
+  /** Bytes per chunk for vectors and ids (default 64 MiB). */
+  chunkBytes?: number;
+  /** Options of the IndexFlat storage the vectors are read into (segment size). */
+  flat?: IndexFlatOptions;
+}
+
+/** What the body readers receive besides the reader. */
+export interface ReadContext {
+  /** The io_flags given to readIndex. */
+  readonly flags: number;
+  readonly chunkBytes: number;
+  readonly flat: IndexFlatOptions;
+  /** Depth of the index being read: 1 for the outermost. */
+  readonly depth: number;
+}
+
+/** Reads the body of one index class, the fourcc already consumed. */
+export type IndexBodyReader = (r: IOReader, fourcc: string, ctx: ReadContext) => Index;
+
+// ---------------------------------------------------------------------------------------------------
+// Header
+// ---------------------------------------------------------------------------------------------------
+
+/** The fields every index writes first (Faiss's read_index_header). */
+export interface IndexHeader {
+  /** Dimension, 1 .. 2^20. */
+  d: number;
+  /** Number of vectors, >= 0 (at most 2^53 - 1). */
+  ntotal: number;
+  isTrained: boolean;
+  /** Faiss's metric_type number (see {@link FAISS_METRIC_NAMES}). */
+  metricType: number;
+  /** Faiss's metric_arg (Lp's p); 0 when the file has none (metric_type <= 1). */
+  metricArg: number;
+  /** Byte offset of the header (of d). */
+  offset: number;
+  /** Byte offset of metric_type. */
+  metricOffset: number;
+}
+
+/** Faiss's metric_type numbers and names (MetricType.h). simdex searches with 0 and 1. */
+export const FAISS_METRIC_NAMES: ReadonlyMap<number, string> = new Map([
+  [0, 'METRIC_INNER_PRODUCT'],
+  [1, 'METRIC_L2'],
+  [2, 'METRIC_L1'],
+  [3, 'METRIC_Linf'],
+  [4, 'METRIC_Lp'],
+  [20, 'METRIC_Canberra'],
+  [21, 'METRIC_BrayCurtis'],
+  [22, 'METRIC_JensenShannon'],
+  [23, 'METRIC_Jaccard'],
+  [24, 'METRIC_NaNEuclidean'],
+  [25, 'METRIC_GOWER'],
+]);
+
+/** Largest dimension accepted: 2^20 (Faiss checks the same since 1.14). */
+export const MAX_DIMENSION = 1 << 20;
+
+/** Reads and checks the common index header (see the module doc for its layout). */
+export function readIndexHeader(r: IOReader): IndexHeader {
+  const offset = r.offset;
+  const d = r.readI32('d');
+  if (d < 1 || d > MAX_DIMENSION) throw r.error(`invalid dimension d = ${d} (expected 1 .. ${MAX_DIMENSION})`, offset);
+  const ntotalAt = r.offset;
+  const ntotal = r.readI64('ntotal');
+  if (ntotal < 0n || ntotal > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw r.error(`invalid ntotal = ${ntotal} (expected 0 .. 2^53 - 1)`, ntotalAt);
+  }
+  r.readI64('dummy header field');
+  r.readI64('dummy header field');
+  const isTrained = r.readBool('is_trained');
+  const metricAt = r.offset;
+  const metricType = r.readI32('metric_type');
+  if (!FAISS_METRIC_NAMES.has(metricType)) throw r.error(`invalid metric_type ${metricType}`, metricAt);
+  const metricArg = metricType > 1 ? r.readF32('metric_arg') : 0;
+  return { d, ntotal: Number(ntotal), isTrained, metricType, metricArg, offset, metricOffset: metricAt };
+}
+
+/** The header's metric as a simdex MetricType; a FormatError for the metrics simdex does not search with. */
+export function supportedMetric(r: IOReader, header: IndexHeader, typeName: string): MetricType {
+  const m = header.metricType;
+  if (m === MetricType.L2 || m === MetricType.INNER_PRODUCT) return m;
+  throw r.error(
+    `${typeName} with ${FAISS_METRIC_NAMES.get(m)} (metric_type ${m}${m > 1 ? `, metric_arg ${header.metricArg}` : ''}) ` +
+      'is not supported: simdex reads indexes with METRIC_L2 (1) and METRIC_INNER_PRODUCT (0)',
+    header.metricOffset,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Bodies
+// ---------------------------------------------------------------------------------------------------
+
+/** "IxF2", "IxFI", "IxFl": IndexFlatL2, IndexFlatIP, IndexFlat. */
+function readIndexFlat(r: IOReader, fourcc: string, ctx: ReadContext): Index {
+  const header = readIndexHeader(r);
+  const metric = supportedMetric(r, header, 'IndexFlat');
+  const { d, ntotal } = header;
+  const countAt = r.offset;
+  const count = r.readVectorHeader(4, 'IndexFlat codes');
+  if (BigInt(count) !== BigInt(ntotal) * BigInt(d)) {
+    throw r.error(`IndexFlat codes hold ${count} floats, expected ntotal*d = ${ntotal}*${d} = ${BigInt(ntotal) * BigInt(d)}`, countAt);
+  }
+  // The header's metric wins over the fourcc (as in Faiss); the specialised class only when they agree.
+  const index =
+    fourcc === 'IxF2' && metric === MetricType.L2
+      ? new IndexFlatL2(d, ctx.flat)
+      : fourcc === 'IxFI' && metric === MetricType.INNER_PRODUCT
+        ? new IndexFlatIP(d, ctx.flat)
+        : new IndexFlat(d, metric, ctx.flat);
+  return disposeOnError(index, () => {
+    index.reserve(ntotal);
+    const rowsPerChunk = Math.max(1, Math.floor(ctx.chunkBytes / (d * 4)));
+    const buf = new Float32Array(Math.min(rowsPerChunk, ntotal) * d);
+    for (let i0 = 0; i0 < ntotal; i0 += rowsPerChunk) {
+      const x = buf.subarray(0, Math.min(rowsPerChunk, ntotal - i0) * d);
+      r.readFloat32Into(x, 'IndexFlat codes');
+      index.add(x);
+    }
+    index.isTrained = header.isTrained;
+    return index;
+  });
+}
+
+/** "IxMp", "IxM2": IndexIDMap, IndexIDMap2 around any index. */
+function readIndexIDMap(r: IOReader, fourcc: string, ctx: ReadContext): Index {
+  const typeName = fourcc === 'IxM2' ? 'IndexIDMap2' : 'IndexIDMap';
+  const header = readIndexHeader(r);
+  const metric = supportedMetric(r, header, typeName);
+  const subAt = r.offset;
+  const sub = readIndexAt(r, ctx);
+  return disposeOnError(sub, () => {
+    if (sub.d !== header.d || sub.ntotal !== header.ntotal || sub.metricType !== metric) {
+      throw r.error(
+        `${typeName} has d = ${header.d}, ntotal = ${header.ntotal}, metric_type ${metric} but its sub-index ` +
+          `${sub.typeName} has d = ${sub.d}, ntotal = ${sub.ntotal}, metric_type ${sub.metricType}`,
+        subAt,
+      );
+    }
+    const idsAt = r.offset;
+    const count = r.readVectorHeader(8, `${typeName} id_map`);
+    if (count !== header.ntotal) {
+      throw r.error(`${typeName} id_map holds ${count} ids, expected ntotal = ${header.ntotal}`, idsAt);
+    }
+    const ids = new BigInt64Array(count);
+    const idsPerChunk = Math.max(1, Math.floor(ctx.chunkBytes / 8));
+    for (let i0 = 0; i0 < count; i0 += idsPerChunk) {
+      r.readBigInt64Into(ids.subarray(i0, Math.min(count, i0 + idsPerChunk)), `${typeName} id_map`);
+    }
+    const map = fourcc === 'IxM2' ? IndexIDMap2.fromParts(sub, ids) : IndexIDMap.fromParts(sub, ids);
+    map.isTrained = header.isTrained;
+    return map;
+  });
+}
+
+/** Runs `body`; if it throws, releases `index` (the memory of a half-read index) and rethrows. */
+function disposeOnError<T>(index: Index, body: () => T): T {
+  try {
+    return body();
+  } catch (e) {
+    index.dispose();
+    throw e;
+  }
+}
+
+/**
+ * The body reader of each fourcc. A new index type adds its fourccs here (and a row in
+ * writeIndex's INDEX_WRITERS).
+ */
+export const INDEX_READERS: ReadonlyMap<string, IndexBodyReader> = new Map<string, IndexBodyReader>([
+  ['IxF2', readIndexFlat],
+  ['IxFI', readIndexFlat],
+  ['IxFl', readIndexFlat],
+  ['IxMp', readIndexIDMap],
+  ['IxM2', readIndexIDMap],
+]);
+
+// ---------------------------------------------------------------------------------------------------
+// Entry points
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * Reads one index at the reader's offset: its fourcc, then its body (Faiss's read_index(IOReader*)).
+ * Used by the body readers for the indexes they contain.
+ */
+export function readIndexAt(r: IOReader, ctx: ReadContext): Index {
+  if (ctx.depth > MAX_INDEX_NESTING_DEPTH) {
+    throw r.error(`indexes nested deeper than ${MAX_INDEX_NESTING_DEPTH} levels: the file is corrupt`);
+  }
+  const at = r.offset;
+  const h = r.readU32('fourcc');
+  const name = fourccToString(h);
+  const body = INDEX_READERS.get(name);
+  if (body === undefined) {
+    if (name === 'null') throw r.error('a null index ("null") where an index is required', at);
+    throw unknownFourccError(h, r.name, at, 'an index', r.fourcc);
+  }
+  return r.within(name, () => body(r, name, { ...ctx, depth: ctx.depth + 1 }));
+}
+
+/**
+ * Reads an index written by Faiss's `write_index` (or by {@link writeIndex}).
+ * @param source a file path, the file's bytes (a Uint8Array, not copied), or an IOReader positioned
+ *   at the index (left open, after the index).
+ * @param flags Faiss's io_flags (IO_FLAG_MMAP, IO_FLAG_READ_ONLY, ...): accepted, with no effect on
+ *   the index types read so far (flat indexes and IndexIDMap are always read into memory).
+ * @returns the index: IndexFlatL2, IndexFlatIP, IndexFlat, IndexIDMap or IndexIDMap2.
+ * @throws FormatError (file name, byte offset, fourcc) for a truncated, corrupt or unsupported file;
+ *   Node's error (code 'ENOENT', ...) when the file cannot be opened; InvalidArgumentError for bad arguments.
+ */
+export function readIndex(source: string | Uint8Array | IOReader, flags = 0, options: ReadIndexOptions = {}): Index {
+  const ctx = makeContext(flags, options);
+  if (source instanceof IOReader) return readIndexAt(source, ctx);
+  let r: IOReader;
+  if (typeof source === 'string') {
+    if (source.length === 0) throw new InvalidArgumentError('source', 'must be a non-empty path');
+    r = IOReader.openFile(source);
+  } else if (source instanceof Uint8Array) {
+    r = IOReader.fromBytes(source);
+  } else {
+    throw new InvalidArgumentError('source', `must be a path, a Uint8Array or an IOReader, got ${typeof source}`);
+  }
+  try {
+    return readIndexAt(r, ctx);
+  } finally {
+    r.close();
+  }
+}
+
+/** Reads an index from the bytes of a Faiss file (Faiss Python's `faiss.deserialize_index`). */
+export function deserializeIndex(bytes: Uint8Array, flags = 0, options: ReadIndexOptions = {}): Index {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new InvalidArgumentError('bytes', `must be a Uint8Array, got ${bytes === null ? 'null' : typeof bytes}`);
+  }
+  return readIndex(bytes, flags, options);
+}
+
+function makeContext(flags: number, options: ReadIndexOptions): ReadContext {
+  if (!Number.isInteger(flags) || flags < 0 || flags > 0x7fffffff) {
+    throw new InvalidArgumentError('flags', `must be a non-negative int32 of IO_FLAG_* bits, got ${String(flags)}`);
+  }
+  const chunkBytes = options.chunkBytes ?? DEFAULT_READ_CHUNK_BYTES;
+  if (!Number.isInteger(chunkBytes) || chunkBytes < 1) {
+    throw new InvalidArgumentError('chunkBytes', `must be a positive integer, got ${String(options.chunkBytes)}`);
+  }
+  return { flags, chunkBytes, flat: options.flat ?? {}, depth: 1 };
+}
+

@@ -1,0 +1,180 @@
+/**
+ * @module io/faiss/writeIndex
+ * Writing Faiss index files (Faiss's `write_index` / `serialize_index`, impl/index_write.cpp), byte
+ * for byte what Faiss 1.7.3 writes for the same index (the layout is documented in readIndex).
+ *
+ * {@link INDEX_WRITERS} is an ordered table of rows, the first whose `matches` accepts the index
+ * writes it (most specific classes first, like Faiss's chain of dynamic_casts); a new index type adds
+ * one row here and its fourccs in readIndex's INDEX_READERS. Each row also knows the size of what it
+ * writes and the indexes it contains, for {@link faissFileSize} and describeIndex.
+ *
+ * - IndexFlat and subclasses: "IxFI" for inner product, "IxF2" for L2 (chosen by metric, as Faiss
+ *   does), the header, size_t ntotal*d, then the vectors, fetched in chunks (64 MiB) with reconstructN.
+ * - IndexIDMap / IndexIDMap2: "IxMp" / "IxM2", the header, the sub-index, size_t ntotal, the int64 ids.
+ *
+ * File size of a flat index: 45 + 4*d*ntotal bytes; of an IndexIDMap(2) around it: 37 + that + 8 + 8*ntotal.
+ */
+import { Index } from '../../Index.js';
+import { InvalidArgumentError, InvalidTypeError, NotSupportedError } from '../../errors.js';
+import { MetricType } from '../../MetricType.js';
+import { IndexFlat } from '../../indexes/IndexFlat.js';
+import { IndexIDMap, IndexIDMap2 } from '../../indexes/IndexIDMap.js';
+import { fourcc } from './fourcc.js';
+import { BytesIOWriter, FileIOWriter, IOWriter } from './IOWriter.js';
+
+/** Default bytes per chunk when writing vectors: 64 MiB. */
+export const DEFAULT_WRITE_CHUNK_BYTES = 64 << 20;
+
+/** The value Faiss writes in the two unused int64 fields of the header: 1 << 20. */
+export const HEADER_DUMMY = 1 << 20;
+
+/** Bytes of the common header: d, ntotal, 2 dummies, is_trained, metric_type (+ metric_arg if metric_type > 1). */
+export function headerBytes(metricType: number): number {
+  return 4 + 8 + 8 + 8 + 1 + 4 + (metricType > 1 ? 4 : 0);
+}
+
+/** Options of {@link writeIndex}. */
+export interface WriteIndexOptions {
+  /** Bytes of vectors fetched per reconstructN call (default 64 MiB). */
+  chunkBytes?: number;
+}
+
+/** What the body writers receive besides the writer. */
+export interface WriteContext {
+  readonly chunkBytes: number;
+}
+
+/** One row of {@link INDEX_WRITERS}: how one index class is written. */
+export interface IndexWriterRow {
+  /** Faiss's class name, for messages. */
+  readonly type: string;
+  /** True when this row writes `index`. */
+  matches(index: Index): boolean;
+  /** The fourcc it writes for `index`. */
+  fourcc(index: Index): string;
+  /** Writes the fields after the fourcc (header and body). */
+  write(w: IOWriter, index: Index, ctx: WriteContext): void;
+  /** Bytes the fields after the fourcc take (sub-indexes included, sized with `sizeOf`). */
+  bodyBytes(index: Index, sizeOf: (sub: Index) => number): number;
+  /** The indexes it contains, written inline. */
+  children(index: Index): Index[];
+}
+
+/** Writes the common header of `index` (Faiss's write_index_header). */
+export function writeIndexHeader(w: IOWriter, index: Index, metricArg = 0): void {
+  w.writeI32(index.d);
+  w.writeI64(index.ntotal);
+  w.writeI64(HEADER_DUMMY);
+  w.writeI64(HEADER_DUMMY);
+  w.writeBool(index.isTrained);
+  w.writeI32(index.metricType);
+  if (index.metricType > 1) w.writeF32(metricArg);
+}
+
+const flatRow: IndexWriterRow = {
+  type: 'IndexFlat',
+  matches: (index) => index instanceof IndexFlat,
+  fourcc: (index) => (index.metricType === MetricType.INNER_PRODUCT ? 'IxFI' : index.metricType === MetricType.L2 ? 'IxF2' : 'IxFl'),
+  write(w, index, ctx) {
+    writeIndexHeader(w, index);
+    const { d, ntotal } = index;
+    w.writeU64(BigInt(ntotal) * BigInt(d));
+    const rowsPerChunk = Math.max(1, Math.floor(ctx.chunkBytes / (d * 4)));
+    for (let i0 = 0; i0 < ntotal; i0 += rowsPerChunk) {
+      const n = Math.min(rowsPerChunk, ntotal - i0);
+      w.writeFloat32Array(index.reconstructN(i0, n));
+    }
+  },
+  bodyBytes: (index) => headerBytes(index.metricType) + 8 + index.ntotal * index.d * 4,
+  children: () => [],
+};
+
+const idMapRow: IndexWriterRow = {
+  type: 'IndexIDMap',
+  matches: (index) => index instanceof IndexIDMap,
+  fourcc: (index) => (index instanceof IndexIDMap2 ? 'IxM2' : 'IxMp'),
+  write(w, index, ctx) {
+    const map = index as IndexIDMap;
+    writeIndexHeader(w, map);
+    writeIndexTo(w, map.index, ctx);
+    w.writeBigInt64Vector(map.idMap);
+  },
+  bodyBytes: (index, sizeOf) => headerBytes(index.metricType) + sizeOf((index as IndexIDMap).index) + 8 + index.ntotal * 8,
+  children: (index) => [(index as IndexIDMap).index],
+};
+
+/** How each index class is written, most specific first. */
+export const INDEX_WRITERS: readonly IndexWriterRow[] = [idMapRow, flatRow];
+
+/** The row that writes `index`; a NotSupportedError naming the writable types when there is none. */
+export function writerFor(index: Index): IndexWriterRow {
+  const row = findWriter(index);
+  if (row === undefined) {
+    throw new NotSupportedError(
+      index.typeName,
+      'writeIndex',
+      `the Faiss file format is written for ${INDEX_WRITERS.map((r) => r.type).join(', ')} (and their subclasses)`,
+    );
+  }
+  return row;
+}
+
+/** The row that writes `index`, or undefined. */
+export function findWriter(index: Index): IndexWriterRow | undefined {
+  return INDEX_WRITERS.find((r) => r.matches(index));
+}
+
+/** Writes `index` (fourcc, header, body) at the writer's offset (Faiss's write_index(Index*, IOWriter*)). */
+export function writeIndexTo(w: IOWriter, index: Index, ctx: WriteContext): void {
+  const row = writerFor(index);
+  w.writeU32(fourcc(row.fourcc(index)));
+  row.write(w, index, ctx);
+}
+
+/** Size in bytes of the Faiss file {@link writeIndex} writes for `index`, computed without writing it. */
+export function faissFileSize(index: Index): number {
+  return 4 + writerFor(index).bodyBytes(index, faissFileSize);
+}
+
+/**
+ * Writes `index` in Faiss's format, readable by Faiss's `read_index` (and {@link readIndex}).
+ * @param target a path (written atomically: a temporary file in the same directory, renamed on
+ *   success, removed on failure), or an IOWriter (written at its offset; the caller commits or closes it).
+ * @throws NotSupportedError for index types without a Faiss writer; Node's errors for I/O failures.
+ */
+export function writeIndex(index: Index, target: string | IOWriter, options: WriteIndexOptions = {}): void {
+  if (!(index instanceof Index)) throw new InvalidTypeError('index', 'an Index', index);
+  const ctx = makeContext(options);
+  if (target instanceof IOWriter) {
+    writeIndexTo(target, index, ctx);
+    return;
+  }
+  if (typeof target !== 'string' || target.length === 0) {
+    throw new InvalidArgumentError('target', `must be a non-empty path or an IOWriter, got ${JSON.stringify(target)}`);
+  }
+  writerFor(index); // fail before creating a file
+  const w = FileIOWriter.open(target);
+  try {
+    writeIndexTo(w, index, ctx);
+    w.commit();
+  } catch (e) {
+    w.abort();
+    throw e;
+  }
+}
+
+/** The bytes of the Faiss file of `index` (Faiss Python's `faiss.serialize_index`), size {@link faissFileSize}. */
+export function serializeIndex(index: Index, options: WriteIndexOptions = {}): Uint8Array {
+  if (!(index instanceof Index)) throw new InvalidTypeError('index', 'an Index', index);
+  const w = new BytesIOWriter(faissFileSize(index));
+  writeIndexTo(w, index, makeContext(options));
+  return w.bytes();
+}
+
+function makeContext(options: WriteIndexOptions): WriteContext {
+  const chunkBytes = options.chunkBytes ?? DEFAULT_WRITE_CHUNK_BYTES;
+  if (!Number.isInteger(chunkBytes) || chunkBytes < 1) {
+    throw new InvalidArgumentError('chunkBytes', `must be a positive integer, got ${String(options.chunkBytes)}`);
+  }
+  return { chunkBytes };
+}
