@@ -6,4 +6,4 @@ export {
 } from './distances';
 export { heap_heapify, heap_addn, heap_addn_ids, heap_reorder } from './heap';
 export { inner_products_block } from './gemm';
-export { knn_1q, knn_batch, knn_batch_tmp_bytes, range_1q } from './knn';
+export { knn_1q, knn_1q_ids, knn_batch, knn_batch_tmp_bytes, range_1q } from './knn';

@@ -5,7 +5,7 @@
 // segments continue the same heaps; ids are idBase + j.
 
 import { fvec_L2sqr_ny, fvec_inner_products_ny, fvec_norms_L2sqr, fvec_inner_product } from './distances';
-import { heap_addn, heap_replace_top } from './heap';
+import { heap_addn, heap_addn_ids, heap_replace_top } from './heap';
 import { inner_products_block } from './gemm';
 
 const BLOCK: i32 = 256;
@@ -23,6 +23,22 @@ export function knn_1q(metric: i32, q: usize, y: usize, d: i32, ny: i32, k: i32,
     if (isL2) fvec_L2sqr_ny(tmp, q, yb, d, nb);
     else fvec_inner_products_ny(tmp, q, yb, d, nb);
     heap_addn(isL2, k, hd, hi, tmp, nb, idBase + j0);
+  }
+}
+
+/**
+ * One query against ny vectors whose int64 ids are at `ids` (an inverted list): the ids go into the
+ * heap, so ties break on them as in Faiss. tmp: BLOCK floats.
+ */
+export function knn_1q_ids(metric: i32, q: usize, y: usize, d: i32, ny: i32, k: i32, hd: usize, hi: usize, ids: usize, tmp: usize): void {
+  const stride = <usize>d << 2;
+  const isL2 = metric == 1;
+  for (let j0 = 0; j0 < ny; j0 += BLOCK) {
+    const nb = min(BLOCK, ny - j0);
+    const yb = y + <usize>j0 * stride;
+    if (isL2) fvec_L2sqr_ny(tmp, q, yb, d, nb);
+    else fvec_inner_products_ny(tmp, q, yb, d, nb);
+    heap_addn_ids(isL2, k, hd, hi, tmp, ids + (<usize>j0 << 3), nb);
   }
 }
 

@@ -11,8 +11,7 @@ import { toIDSelector, type IDSelectorLike } from '../IDSelector.js';
 import { MetricType } from '../MetricType.js';
 import { knnRange, rangeRange, type KnnTask, type RangeTask, type SegmentRef } from '../search/exhaustive.js';
 import { VectorStore } from '../storage/VectorStore.js';
-import { forgetMemories, getNumThreads, parallelFor } from '../threads/pool.js';
-import { memoryId } from '../threads/refs.js';
+import { forgetDropped, getNumThreads, parallelFor } from '../threads/pool.js';
 import { checkFiniteNumber, checkNonNegativeInt, checkVectors } from '../validate.js';
 
 /** Queries per thread below which a batch is not split over threads. */
@@ -125,7 +124,7 @@ export class IndexFlat extends Index {
     const before = this.store.segments.map((s) => s.memory);
     const removed = this.store.compact((i) => !sel.isMember(BigInt(i)));
     this.ntotal = this.store.ntotal;
-    this.forgetDropped(before);
+    forgetDropped(before, this.store.segments.map((s) => s.memory));
     return removed;
   }
 
@@ -133,17 +132,11 @@ export class IndexFlat extends Index {
     const before = this.store.segments.map((s) => s.memory);
     this.store.reset();
     this.ntotal = 0;
-    this.forgetDropped(before);
+    forgetDropped(before, []);
   }
 
   override dispose(): void {
     this.reset();
-  }
-
-  private forgetDropped(before: WebAssembly.Memory[]): void {
-    const now = new Set(this.store.segments.map((s) => s.memory));
-    const gone = before.filter((m) => !now.has(m)).map(memoryId);
-    if (gone.length > 0) forgetMemories(gone);
   }
 
   private segmentRefs(): SegmentRef[] {

@@ -23,6 +23,7 @@ export interface WasmKernels {
   heap_reorder(isMax: number, n: number, k: number, hd: number, hi: number): void;
   inner_products_block(out: number, ldo: number, Q: number, nq: number, Y: number, ny: number, d: number): void;
   knn_1q(metric: number, q: number, y: number, d: number, ny: number, k: number, hd: number, hi: number, idBase: bigint, tmp: number): void;
+  knn_1q_ids(metric: number, q: number, y: number, d: number, ny: number, k: number, hd: number, hi: number, ids: number, tmp: number): void;
   knn_batch(metric: number, Q: number, nq: number, y: number, d: number, ny: number, k: number, hd: number, hi: number, idBase: bigint, tmp: number): void;
   knn_batch_tmp_bytes(nq: number): number;
   range_1q(metric: number, q: number, y: number, d: number, ny: number, radius: number, outIdx: number, outDis: number, tmp: number): number;

@@ -14,7 +14,7 @@
 import { kernelModule } from '../kernels/wasm.js';
 import { MAX_THREADS } from '../storage/Segment.js';
 import { jobs } from './jobs.js';
-import { encodeRefs } from './refs.js';
+import { encodeRefs, memoryId } from './refs.js';
 
 export type JobMessage =
   | { type: 'memory'; id: number; memory: WebAssembly.Memory }
@@ -149,4 +149,11 @@ export function forgetMemories(memIds: number[]): void {
     for (const id of mine) w.memories.delete(id);
     w.port.postMessage({ type: 'forget', ids: mine } satisfies JobMessage);
   }
+}
+
+/** Releases in the workers the memories of `before` that are not in `now` (after a reset or compaction). */
+export function forgetDropped(before: readonly WebAssembly.Memory[], now: readonly WebAssembly.Memory[]): void {
+  const keep = new Set(now);
+  const gone = before.filter((m) => !keep.has(m)).map(memoryId);
+  if (gone.length > 0) forgetMemories(gone);
 }
