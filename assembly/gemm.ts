@@ -1,105 +1,120 @@
 // Tiled inner products of a block of queries against a block of vectors: the compute-bound core of
-// batched exact search (Faiss calls BLAS sgemm here). Register tile: 2 queries x 4 vectors, with
-// the 4-dimension partial sums reduced by a transposition so that 4 results are stored at once.
-import { hsum4 } from './distances';
+// batched exact search and k-means (Faiss calls BLAS sgemm here).
+//
+// The vectors are first packed 8 at a time, dimension-major: group g holds, for each dimension t,
+// the 8 floats y[8g .. 8g+7][t] (zero-padded past ny). The register tile is then 4 queries x 8
+// vectors: per dimension, two loads of packed vectors, four broadcast loads of query floats and
+// eight multiply-adds into 8 accumulators, with no horizontal sums. Any d works.
 
 @inline function madd(acc: v128, a: v128, b: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
   return f32x4.add(acc, f32x4.mul(a, b));
 }
 
+/** Bytes pack_block writes for ny vectors of dimension d. */
+export function packed_bytes(ny: i32, d: i32): usize {
+  return (((<usize>ny + 7) >> 3) * <usize>d) << 5;
+}
+
+/** Packs ny vectors (row-major at Y) into dst, 8 vectors per group, dimension-major, zero-padded. */
+export function pack_block(dst: usize, Y: usize, ny: i32, d: i32): void {
+  const stride = <usize>d << 2;
+  const ngroups = (ny + 7) >> 3;
+  for (let g = 0; g < ngroups; g++) {
+    const gd = dst + ((<usize>g * <usize>d) << 5);
+    for (let c = 0; c < 8; c++) {
+      const j = (g << 3) + c;
+      const col = gd + (<usize>c << 2);
+      if (j < ny) {
+        const yj = Y + <usize>j * stride;
+        for (let t = 0; t < d; t++) store<f32>(col + (<usize>t << 5), load<f32>(yj + (<usize>t << 2)));
+      } else {
+        for (let t = 0; t < d; t++) store<f32>(col + (<usize>t << 5), 0);
+      }
+    }
+  }
+}
+
+// Stores 8 results (two v128) at p, or only the first ncols when the group is partial.
+@inline function store8(p: usize, lo: v128, hi: v128, ncols: i32): void {
+  if (ncols >= 8) {
+    v128.store(p, lo);
+    v128.store(p, hi, 16);
+  } else {
+    for (let c = 0; c < ncols; c++) {
+      let v: f32;
+      switch (c) {
+        case 0: v = f32x4.extract_lane(lo, 0); break;
+        case 1: v = f32x4.extract_lane(lo, 1); break;
+        case 2: v = f32x4.extract_lane(lo, 2); break;
+        case 3: v = f32x4.extract_lane(lo, 3); break;
+        case 4: v = f32x4.extract_lane(hi, 0); break;
+        case 5: v = f32x4.extract_lane(hi, 1); break;
+        default: v = f32x4.extract_lane(hi, 2);
+      }
+      store<f32>(p + (<usize>c << 2), v);
+    }
+  }
+}
+
 /**
- * out[i * ldo + j] = <Q_i, Y_j> for i < nq, j < ny. Q and Y are row-major with d floats per row.
- * d must be a multiple of 4 (the caller pads or uses the generic kernel otherwise).
+ * out[i * ldo + j] = <Q_i, Y_j> for i < nq, j < ny, with Y packed by pack_block at P.
  */
-export function inner_products_block(out: usize, ldo: i32, Q: usize, nq: i32, Y: usize, ny: i32, d: i32): void {
+export function inner_products_packed(out: usize, ldo: i32, Q: usize, nq: i32, P: usize, ny: i32, d: i32): void {
   const stride = <usize>d << 2;
   const ldob = <usize>ldo << 2;
-  let j = 0;
-  for (; j + 4 <= ny; j += 4) {
-    const y0 = Y + <usize>j * stride;
-    const y1 = y0 + stride;
-    const y2 = y1 + stride;
-    const y3 = y2 + stride;
+  const ngroups = (ny + 7) >> 3;
+  for (let g = 0; g < ngroups; g++) {
+    const yp = P + ((<usize>g * <usize>d) << 5);
+    const ncols = min(8, ny - (g << 3));
+    const o = out + (<usize>(g << 3) << 2);
     let i = 0;
-    for (; i + 2 <= nq; i += 2) {
+    for (; i + 4 <= nq; i += 4) {
       const q0 = Q + <usize>i * stride;
       const q1 = q0 + stride;
-      let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
-      let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
-      let o: usize = 0;
-      // two 4-float steps per iteration: halves the loop's bookkeeping
-      for (; o + 32 <= stride; o += 32) {
-        let a0 = v128.load(q0 + o);
-        let a1 = v128.load(q1 + o);
-        let b = v128.load(y0 + o);
-        c00 = madd(c00, a0, b);
-        c10 = madd(c10, a1, b);
-        b = v128.load(y1 + o);
-        c01 = madd(c01, a0, b);
-        c11 = madd(c11, a1, b);
-        b = v128.load(y2 + o);
-        c02 = madd(c02, a0, b);
-        c12 = madd(c12, a1, b);
-        b = v128.load(y3 + o);
-        c03 = madd(c03, a0, b);
-        c13 = madd(c13, a1, b);
-        a0 = v128.load(q0 + o, 16);
-        a1 = v128.load(q1 + o, 16);
-        b = v128.load(y0 + o, 16);
-        c00 = madd(c00, a0, b);
-        c10 = madd(c10, a1, b);
-        b = v128.load(y1 + o, 16);
-        c01 = madd(c01, a0, b);
-        c11 = madd(c11, a1, b);
-        b = v128.load(y2 + o, 16);
-        c02 = madd(c02, a0, b);
-        c12 = madd(c12, a1, b);
-        b = v128.load(y3 + o, 16);
-        c03 = madd(c03, a0, b);
-        c13 = madd(c13, a1, b);
+      const q2 = q1 + stride;
+      const q3 = q2 + stride;
+      let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+      let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+      for (let t: usize = 0; t < stride; t += 4) {
+        const b0 = v128.load(yp + (t << 3));
+        const b1 = v128.load(yp + (t << 3), 16);
+        let a = v128.load32_splat(q0 + t);
+        c00 = madd(c00, a, b0);
+        c01 = madd(c01, a, b1);
+        a = v128.load32_splat(q1 + t);
+        c10 = madd(c10, a, b0);
+        c11 = madd(c11, a, b1);
+        a = v128.load32_splat(q2 + t);
+        c20 = madd(c20, a, b0);
+        c21 = madd(c21, a, b1);
+        a = v128.load32_splat(q3 + t);
+        c30 = madd(c30, a, b0);
+        c31 = madd(c31, a, b1);
       }
-      if (o < stride) {
-        const a0 = v128.load(q0 + o);
-        const a1 = v128.load(q1 + o);
-        let b = v128.load(y0 + o);
-        c00 = madd(c00, a0, b);
-        c10 = madd(c10, a1, b);
-        b = v128.load(y1 + o);
-        c01 = madd(c01, a0, b);
-        c11 = madd(c11, a1, b);
-        b = v128.load(y2 + o);
-        c02 = madd(c02, a0, b);
-        c12 = madd(c12, a1, b);
-        b = v128.load(y3 + o);
-        c03 = madd(c03, a0, b);
-        c13 = madd(c13, a1, b);
-      }
-      const p = out + <usize>i * ldob + (<usize>j << 2);
-      v128.store(p, hsum4(c00, c01, c02, c03));
-      v128.store(p + ldob, hsum4(c10, c11, c12, c13));
+      const p = o + <usize>i * ldob;
+      store8(p, c00, c01, ncols);
+      store8(p + ldob, c10, c11, ncols);
+      store8(p + 2 * ldob, c20, c21, ncols);
+      store8(p + 3 * ldob, c30, c31, ncols);
     }
-    if (i < nq) {
+    for (; i < nq; i++) {
       const q0 = Q + <usize>i * stride;
-      let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
-      for (let o: usize = 0; o < stride; o += 16) {
-        const a0 = v128.load(q0 + o);
-        c00 = madd(c00, a0, v128.load(y0 + o));
-        c01 = madd(c01, a0, v128.load(y1 + o));
-        c02 = madd(c02, a0, v128.load(y2 + o));
-        c03 = madd(c03, a0, v128.load(y3 + o));
+      let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+      for (let t: usize = 0; t < stride; t += 4) {
+        const a = v128.load32_splat(q0 + t);
+        c00 = madd(c00, a, v128.load(yp + (t << 3)));
+        c01 = madd(c01, a, v128.load(yp + (t << 3), 16));
       }
-      v128.store(out + <usize>i * ldob + (<usize>j << 2), hsum4(c00, c01, c02, c03));
+      store8(o + <usize>i * ldob, c00, c01, ncols);
     }
   }
-  for (; j < ny; j++) {
-    const yj = Y + <usize>j * stride;
-    for (let i = 0; i < nq; i++) {
-      const qi = Q + <usize>i * stride;
-      let c = f32x4.splat(0);
-      for (let o: usize = 0; o < stride; o += 16) c = madd(c, v128.load(qi + o), v128.load(yj + o));
-      store<f32>(out + <usize>i * ldob + (<usize>j << 2),
-        f32x4.extract_lane(c, 0) + f32x4.extract_lane(c, 1) + f32x4.extract_lane(c, 2) + f32x4.extract_lane(c, 3));
-    }
-  }
+}
+
+/**
+ * out[i * ldo + j] = <Q_i, Y_j> for i < nq, j < ny (Y row-major). tmp: packed_bytes(ny, d) bytes.
+ */
+export function inner_products_block(out: usize, ldo: i32, Q: usize, nq: i32, Y: usize, ny: i32, d: i32, tmp: usize): void {
+  pack_block(tmp, Y, ny, d);
+  inner_products_packed(out, ldo, Q, nq, tmp, ny, d);
 }

@@ -5,5 +5,5 @@ export {
   fvec_L2sqr, fvec_inner_product, fvec_norms_L2sqr, fvec_L2sqr_ny, fvec_inner_products_ny, fvec_renorm_L2,
 } from './distances';
 export { heap_heapify, heap_addn, heap_addn_ids, heap_reorder } from './heap';
-export { inner_products_block } from './gemm';
+export { inner_products_block, inner_products_packed, pack_block, packed_bytes } from './gemm';
 export { knn_1q, knn_1q_ids, knn_batch, knn_batch_tmp_bytes, range_1q } from './knn';

@@ -4,9 +4,9 @@
 // Heaps must be initialised by the caller (heap_heapify) so that scans over several storage
 // segments continue the same heaps; ids are idBase + j.
 
-import { fvec_L2sqr_ny, fvec_inner_products_ny, fvec_norms_L2sqr, fvec_inner_product } from './distances';
+import { fvec_L2sqr_ny, fvec_inner_products_ny, fvec_norms_L2sqr } from './distances';
 import { heap_addn, heap_addn_ids, heap_replace_top } from './heap';
-import { inner_products_block } from './gemm';
+import { inner_products_packed, pack_block, packed_bytes } from './gemm';
 
 const BLOCK: i32 = 256;
 
@@ -42,41 +42,34 @@ export function knn_1q_ids(metric: i32, q: usize, y: usize, d: i32, ny: i32, k: 
   }
 }
 
-/** Bytes of scratch knn_batch needs for nq queries. */
-export function knn_batch_tmp_bytes(nq: i32): usize {
-  return (<usize>nq + <usize>BLOCK + <usize>nq * <usize>BLOCK) << 2;
+/** Bytes of scratch knn_batch needs for nq queries, vectors of dimension d, blocks of yblock vectors. */
+export function knn_batch_tmp_bytes(nq: i32, d: i32, yblock: i32): usize {
+  return ((<usize>nq + <usize>yblock + <usize>nq * <usize>yblock) << 2) + packed_bytes(yblock, d);
 }
 
 /**
- * nq queries (row-major at Q) against ny vectors; heap i is at hd + i*k*4 / hi + i*k*8.
- * tmp: scratch of knn_batch_tmp_bytes(nq) bytes.
+ * nq queries (row-major at Q) against ny vectors, yblock vectors at a time (a multiple of 8);
+ * heap i is at hd + i*k*4 / hi + i*k*8. tmp: knn_batch_tmp_bytes(nq, d, yblock) bytes.
  */
-export function knn_batch(metric: i32, Q: usize, nq: i32, y: usize, d: i32, ny: i32, k: i32, hd: usize, hi: usize, idBase: i64, tmp: usize): void {
+export function knn_batch(metric: i32, Q: usize, nq: i32, y: usize, d: i32, ny: i32, k: i32, hd: usize, hi: usize, idBase: i64, tmp: usize, yblock: i32): void {
   const stride = <usize>d << 2;
   const isL2 = metric == 1;
   const qnorms = tmp;
   const ynorms = qnorms + (<usize>nq << 2);
-  const tile = ynorms + (<usize>BLOCK << 2);
+  const tile = ynorms + (<usize>yblock << 2);
+  const packed = tile + ((<usize>nq * <usize>yblock) << 2);
   const kk = <usize>k;
   if (isL2) fvec_norms_L2sqr(qnorms, Q, d, nq);
-  for (let j0 = 0; j0 < ny; j0 += BLOCK) {
-    const nb = min(BLOCK, ny - j0);
+  for (let j0 = 0; j0 < ny; j0 += yblock) {
+    const nb = min(yblock, ny - j0);
     const yb = y + <usize>j0 * stride;
     if (isL2) fvec_norms_L2sqr(ynorms, yb, d, nb);
-    if ((d & 3) == 0) {
-      inner_products_block(tile, BLOCK, Q, nq, yb, nb, d);
-    } else {
-      for (let i = 0; i < nq; i++) {
-        for (let j = 0; j < nb; j++) {
-          store<f32>(tile + ((<usize>i * <usize>BLOCK + <usize>j) << 2),
-            fvec_inner_product(Q + <usize>i * stride, yb + <usize>j * stride, d));
-        }
-      }
-    }
+    pack_block(packed, yb, nb, d);
+    inner_products_packed(tile, yblock, Q, nq, packed, nb, d);
     for (let i = 0; i < nq; i++) {
       const hdi = hd + <usize>i * (kk << 2);
       const hii = hi + <usize>i * (kk << 3);
-      const row = tile + ((<usize>i * <usize>BLOCK) << 2);
+      const row = tile + ((<usize>i * <usize>yblock) << 2);
       let top = load<f32>(hdi);
       if (isL2) {
         const qn = load<f32>(qnorms + (<usize>i << 2));

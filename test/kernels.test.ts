@@ -42,15 +42,18 @@ test('fvec_L2sqr_ny, fvec_inner_products_ny and norms match the reference', () =
   }
 });
 
-test('inner_products_block matches the reference (tiles and their edges)', () => {
+test('inner_products_block matches the reference (tiles and their edges, any d)', () => {
   let seed = 100;
-  for (const d of [4, 8, 12, 64, 128, 260]) {
+  for (const d of [1, 3, 4, 8, 12, 17, 64, 128, 260]) {
     for (const [nq, ny] of [[1, 1], [2, 4], [3, 5], [7, 9], [20, 33], [64, 256]] as const) {
       const ar = new Arena(16 << 20);
       const Q = randomVectors(nq, d, seed++);
       const Y = randomVectors(ny, d, seed++);
-      const out = ar.alloc(nq * ny * 4);
-      ar.k.inner_products_block(out, ny, ar.putF32(Q), nq, ar.putF32(Y), ny, d);
+      const out = ar.alloc(nq * ny * 4 + 64);
+      const guard = new Float32Array(ar.memory.buffer, out + nq * ny * 4, 16);
+      guard.fill(7);
+      ar.k.inner_products_block(out, ny, ar.putF32(Q), nq, ar.putF32(Y), ny, d, ar.alloc(ar.k.packed_bytes(ny, d)));
+      assert.ok(guard.every((v) => v === 7), 'nothing written past the output');
       assertClose(ar.f32(out, nq * ny), ref.innerProductsBlock(Q, nq, Y, ny, d), 1e-5, `block d=${d} ${nq}x${ny}`);
     }
   }
@@ -109,11 +112,11 @@ test('knn_1q and knn_batch give the exact k-NN of the reference', () => {
         const Yp = ar.putF32(Y);
         const hd = ar.alloc(nq * k * 4);
         const hi = ar.alloc(nq * k * 8);
-        const tmp = ar.alloc(ar.k.knn_batch_tmp_bytes(nq));
+        const tmp = ar.alloc(ar.k.knn_batch_tmp_bytes(nq, d, 64));
         const expect = ref.knnExact(metric === 1 ? 'L2' : 'IP', Q, nq, Y, ny, d, k);
         for (const mode of ['1q', 'batch']) {
           ar.k.heap_heapify(metric, nq, k, hd, hi);
-          if (mode === 'batch') ar.k.knn_batch(metric, Qp, nq, Yp, d, ny, k, hd, hi, 0n, tmp);
+          if (mode === 'batch') ar.k.knn_batch(metric, Qp, nq, Yp, d, ny, k, hd, hi, 0n, tmp, 64);
           else for (let i = 0; i < nq; i++) ar.k.knn_1q(metric, Qp + i * d * 4, Yp, d, ny, k, hd + i * k * 4, hi + i * k * 8, 0n, tmp);
           ar.k.heap_reorder(metric, nq, k, hd, hi);
           const labels = ar.i64(hi, nq * k);

@@ -21,11 +21,14 @@ export interface WasmKernels {
   heap_addn(isMax: number, k: number, hd: number, hi: number, dis: number, n: number, idBase: bigint): void;
   heap_addn_ids(isMax: number, k: number, hd: number, hi: number, dis: number, ids: number, n: number): void;
   heap_reorder(isMax: number, n: number, k: number, hd: number, hi: number): void;
-  inner_products_block(out: number, ldo: number, Q: number, nq: number, Y: number, ny: number, d: number): void;
+  packed_bytes(ny: number, d: number): number;
+  pack_block(dst: number, Y: number, ny: number, d: number): void;
+  inner_products_packed(out: number, ldo: number, Q: number, nq: number, P: number, ny: number, d: number): void;
+  inner_products_block(out: number, ldo: number, Q: number, nq: number, Y: number, ny: number, d: number, tmp: number): void;
   knn_1q(metric: number, q: number, y: number, d: number, ny: number, k: number, hd: number, hi: number, idBase: bigint, tmp: number): void;
   knn_1q_ids(metric: number, q: number, y: number, d: number, ny: number, k: number, hd: number, hi: number, ids: number, tmp: number): void;
-  knn_batch(metric: number, Q: number, nq: number, y: number, d: number, ny: number, k: number, hd: number, hi: number, idBase: bigint, tmp: number): void;
-  knn_batch_tmp_bytes(nq: number): number;
+  knn_batch(metric: number, Q: number, nq: number, y: number, d: number, ny: number, k: number, hd: number, hi: number, idBase: bigint, tmp: number, yblock: number): void;
+  knn_batch_tmp_bytes(nq: number, d: number, yblock: number): number;
   range_1q(metric: number, q: number, y: number, d: number, ny: number, radius: number, outIdx: number, outDis: number, tmp: number): number;
 }
 

@@ -39,10 +39,16 @@ export interface KnnTask {
 
 const align = (v: number, a: number): number => Math.ceil(v / a) * a;
 
+/** Vectors per block of the batched kernel: a multiple of 8, its packed copy within a quarter slot. */
+export function vectorBlock(d: number): number {
+  return Math.max(8, Math.min(256, Math.floor(SLOT_BYTES / 4 / (d * 4) / 8) * 8));
+}
+
 /** Queries per block that fit one scratch slot (0 when not even one fits: use the fallback). */
 function queryBlock(d: number, k: number, batch: boolean): number {
-  const perQuery = d * 4 + k * 12 + (batch ? 4 + 256 * 4 : 0) + 32;
-  const fixed = batch ? 256 * 4 + 64 : TMP_1Q + 64;
+  const yb = vectorBlock(d);
+  const perQuery = d * 4 + k * 12 + (batch ? 4 + yb * 4 : 0) + 32;
+  const fixed = batch ? yb * 4 + yb * d * 4 + 128 : TMP_1Q + 64;
   return Math.min(MAX_QUERY_BLOCK, Math.max(0, Math.floor((SLOT_BYTES - fixed) / perQuery)));
 }
 
@@ -56,6 +62,7 @@ export function knnRange(task: KnnTask, q0: number, q1: number, slot: number): v
     knnFallback(task, q0, q1);
     return;
   }
+  const yb = vectorBlock(d);
   const base = Segment.slotOffset(slot);
   for (let b0 = q0; b0 < q1; b0 += qb) {
     const nq = Math.min(qb, q1 - b0);
@@ -76,7 +83,7 @@ export function knnRange(task: KnnTask, q0: number, q1: number, slot: number): v
         new Uint8Array(buf, HDp, TMPp - HDp).set(new Uint8Array(prev.memory.buffer, HDp, TMPp - HDp));
       }
       if (batch) {
-        kern.knn_batch(metric, Qp, nq, seg.dataOffset, d, seg.count, k, HDp, HIp, idBase, TMPp);
+        kern.knn_batch(metric, Qp, nq, seg.dataOffset, d, seg.count, k, HDp, HIp, idBase, TMPp, yb);
       } else {
         for (let i = 0; i < nq; i++) {
           kern.knn_1q(metric, Qp + i * d * 4, seg.dataOffset, d, seg.count, k, HDp + i * k * 4, HIp + i * k * 8, idBase, TMPp);
