@@ -18,3 +18,10 @@ export {
   IOReader, IOWriter, BytesIOWriter, FileIOWriter,
   type ReadIndexOptions, type WriteIndexOptions, type IndexDescription,
 } from './io/faiss/index.js';
+export { Clustering, kmeansClustering, DEFAULT_CLUSTERING_PARAMETERS, RandomGenerator, randPerm, type ClusteringParameters, type ClusteringOptions, type ClusteringIterationStats } from './clustering/Clustering.js';
+export { Kmeans, type KmeansOptions } from './clustering/Kmeans.js';
+export { IndexIVF, type SearchParametersIVF } from './indexes/ivf/IndexIVF.js';
+export { IndexIVFFlat } from './indexes/ivf/IndexIVFFlat.js';
+export { InvertedLists, type ListTable } from './invlists/InvertedLists.js';
+export { ArrayInvertedLists } from './invlists/ArrayInvertedLists.js';
+export { DirectMap, DirectMapType } from './invlists/DirectMap.js';

@@ -6,11 +6,13 @@
  * same functions.
  */
 import { knnRange, type KnnTask } from '../search/exhaustive.js';
+import { ivfSearchRange, type IvfSearchTask } from '../search/ivfScan.js';
 
 export type JobFn = (args: unknown, lo: number, hi: number, slot: number) => void;
 
 export const jobs: Record<string, JobFn> = {
   'flat.knn': (args, lo, hi, slot) => knnRange(args as KnnTask, lo, hi, slot),
+  'ivf.search': (args, lo, hi, slot) => ivfSearchRange(args as IvfSearchTask, lo, hi, slot),
 };
 
 /** Registers a job (index modules add theirs at load time; workers load the same modules). */

@@ -1,0 +1,439 @@
+/**
+ * @module IndexIVF
+ * Faiss's IndexIVF: a coarse quantizer (any Index, usually IndexFlatL2 over nlist centroids found by
+ * k-means) splits the space into nlist cells; each vector is stored, encoded, in the inverted list
+ * of its cell; a search scans only the nprobe lists nearest to the query. Subclasses give the
+ * encoding (flat floats, PQ, SQ, ...) and the name of their list scanner (search/ivfScan).
+ *
+ * Threads: batches of queries are split over the pool by query; one query with many probed codes is
+ * split by probed list, each thread keeping its own top-k, merged at the end.
+ */
+import { Index, type RangeSearchResult, type SearchParameters, type SearchResult } from '../../Index.js';
+import { InvalidArgumentError, InvalidTypeError, NotSupportedError, NotTrainedError } from '../../errors.js';
+import { toIDSelector, type IDSelectorLike } from '../../IDSelector.js';
+import { MetricType } from '../../MetricType.js';
+import { Clustering, DEFAULT_CLUSTERING_PARAMETERS, type ClusteringParameters } from '../../clustering/Clustering.js';
+import { Heap } from '../../kernels/reference.js';
+import { ArrayInvertedLists } from '../../invlists/ArrayInvertedLists.js';
+import { DirectMap, DirectMapType, unpackList, unpackOffset } from '../../invlists/DirectMap.js';
+import type { InvertedLists } from '../../invlists/InvertedLists.js';
+import { ivfSearchRange, type IvfSearchTask, type ScannerName } from '../../search/ivfScan.js';
+import { forgetDropped, getNumThreads, parallelFor } from '../../threads/pool.js';
+import { checkIds, checkNonNegativeInt, checkPositiveInt, checkVectors } from '../../validate.js';
+
+/** Per-call IVF knobs (Faiss's SearchParametersIVF). */
+export interface SearchParametersIVF extends SearchParameters {
+  /** Number of lists to scan; clamped to [1, nlist]. */
+  nprobe?: number;
+  /** Stop after scanning this many codes per query (0: no limit). */
+  maxCodes?: number;
+}
+
+/** Floats of codes a single query must scan before its probed lists are split over threads. */
+const SPLIT_PROBES_MIN_WORK = 1 << 20;
+const MIN_QUERIES_PER_THREAD = 8;
+
+export abstract class IndexIVF extends Index {
+  /** The coarse quantizer: assigns vectors to lists. */
+  readonly quantizer: Index;
+  readonly nlist: number;
+  /** Lists scanned per query (default 1). */
+  nprobe = 1;
+  /** Codes scanned per query at most (0: no limit). */
+  maxCodes = 0;
+  /** Bytes per stored code. */
+  readonly codeSize: number;
+  invlists: InvertedLists;
+  readonly directMap = new DirectMap();
+  /** k-means parameters of the quantizer's training (Faiss's IVF default: 10 iterations). */
+  cp: ClusteringParameters = { ...DEFAULT_CLUSTERING_PARAMETERS, niter: 10 };
+  /** When set, k-means assigns through this index instead of the quantizer (Faiss's clustering_index). */
+  clusteringIndex: Index | undefined;
+  /** Whether dispose() also disposes the quantizer (Faiss's own_fields). */
+  ownFields = true;
+  /** Progress of long operations: stage ('train', 'add'), done, total. */
+  onProgress: ((stage: string, done: number, total: number) => void) | undefined;
+
+  constructor(quantizer: Index, d: number, nlist: number, codeSize: number, metric: MetricType = MetricType.L2) {
+    super(d, metric);
+    if (!(quantizer instanceof Index)) throw new InvalidTypeError('quantizer', 'an Index (for example new IndexFlatL2(d))', quantizer);
+    if (quantizer.d !== this.d) {
+      throw new InvalidArgumentError('quantizer', `has dimension ${quantizer.d}, but the index has d = ${this.d}`);
+    }
+    this.nlist = checkPositiveInt(nlist, 'nlist');
+    this.quantizer = quantizer;
+    this.codeSize = codeSize;
+    this.invlists = new ArrayInvertedLists(this.nlist, codeSize);
+    this.isTrained = quantizer.isTrained && quantizer.ntotal === this.nlist;
+  }
+
+  /** Name of the list scanner of this encoding (search/ivfScan). */
+  protected abstract get scannerName(): ScannerName;
+  /** Codes of n vectors assigned to the given lists: n*codeSize bytes. */
+  protected abstract encodeVectors(x: Float32Array, listNos: Int32Array): Uint8Array;
+  /** Decodes one code of list listNo into out (d floats). */
+  protected abstract decodeVector(code: Uint8Array, listNo: number, out: Float32Array): void;
+  /** Trains the encoder once the quantizer is trained (Faiss's train_residual). */
+  protected trainEncoder(x: Float32Array): void {
+    void x;
+  }
+
+  // ---- training -----------------------------------------------------------------------------
+
+  override train(x: Float32Array): void {
+    const n = checkVectors(x, this.d);
+    if (this.quantizer.isTrained && this.quantizer.ntotal === this.nlist) {
+      if (this.verbose) console.error('IVF quantizer does not need training');
+    } else {
+      if (n < this.nlist) {
+        throw new InvalidArgumentError('x', `holds ${n} training vectors, fewer than nlist = ${this.nlist}: provide at least nlist (better 39 * nlist) vectors`);
+      }
+      if (this.verbose) console.error(`Training level-1 quantizer on ${n} vectors in ${this.d}D`);
+      const clus = new Clustering(this.d, this.nlist, {
+        ...this.cp,
+        verbose: this.verbose || this.cp.verbose,
+        onProgress: (it, niter) => this.onProgress?.('train', it + 1, niter),
+      });
+      this.quantizer.reset();
+      if (this.clusteringIndex !== undefined) {
+        clus.train(x, this.clusteringIndex);
+        this.quantizer.add(clus.centroids);
+      } else {
+        clus.train(x, this.quantizer);
+      }
+      this.quantizer.isTrained = true;
+    }
+    this.trainEncoder(x);
+    this.isTrained = true;
+  }
+
+  // ---- adding -------------------------------------------------------------------------------
+
+  /** The list of each vector: the nearest centroid (-1 where none, e.g. a NaN vector). */
+  assignLists(x: Float32Array): Int32Array {
+    const n = x.length / this.d;
+    const { labels } = this.quantizer.search(x, 1);
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++) out[i] = Number(labels[i]!);
+    return out;
+  }
+
+  add(x: Float32Array): void {
+    this.addCore(x, undefined);
+  }
+
+  override addWithIds(x: Float32Array, ids: BigInt64Array): void {
+    this.addCore(x, ids);
+  }
+
+  private addCore(x: Float32Array, xids: BigInt64Array | undefined): void {
+    const n = checkVectors(x, this.d);
+    if (xids !== undefined) checkIds(xids, n);
+    if (!this.isTrained) throw new NotTrainedError(this.typeName, 'add');
+    if (n === 0) return;
+    const block = 65536;
+    for (let i0 = 0; i0 < n; i0 += block) {
+      const i1 = Math.min(n, i0 + block);
+      const xb = x.subarray(i0 * this.d, i1 * this.d);
+      const lists = this.assignLists(xb);
+      const codes = this.encodeVectors(xb, lists);
+      const ids = xids ? xids.subarray(i0, i1) : BigInt64Array.from({ length: i1 - i0 }, (_, i) => BigInt(this.ntotal + i));
+      this.addPreassigned(lists, ids, codes);
+      this.ntotal += i1 - i0;
+      this.onProgress?.('add', i1, n);
+    }
+    if (this.invlists instanceof ArrayInvertedLists) {
+      const before = this.invlists.listTable().memories;
+      this.invlists.compactIfWorthIt();
+      forgetDropped(before, this.invlists.listTable().memories);
+    }
+  }
+
+  /** Appends encoded vectors to their lists (grouped by list, one write per list). */
+  protected addPreassigned(lists: Int32Array, ids: BigInt64Array, codes: Uint8Array): void {
+    const n = lists.length;
+    const cs = this.codeSize;
+    const sizes = new Uint32Array(this.nlist);
+    for (let i = 0; i < n; i++) if (lists[i]! >= 0) sizes[lists[i]!]!++;
+    this.invlists.prepareAdd(sizes);
+    // counting sort of the vectors by list
+    const start = new Uint32Array(this.nlist + 1);
+    for (let l = 0; l < this.nlist; l++) start[l + 1] = start[l]! + sizes[l]!;
+    const order = new Uint32Array(start[this.nlist]!);
+    const fill = start.slice(0, this.nlist);
+    for (let i = 0; i < n; i++) if (lists[i]! >= 0) order[fill[lists[i]!]!++] = i;
+    for (let l = 0; l < this.nlist; l++) {
+      const m = sizes[l]!;
+      if (m === 0) continue;
+      const lids = new BigInt64Array(m);
+      const lcodes = new Uint8Array(m * cs);
+      for (let j = 0; j < m; j++) {
+        const i = order[start[l]! + j]!;
+        lids[j] = ids[i]!;
+        lcodes.set(codes.subarray(i * cs, (i + 1) * cs), j * cs);
+      }
+      const offset = this.invlists.addEntries(l, lids, lcodes);
+      this.directMap.added(l, offset, lids);
+    }
+  }
+
+  // ---- search -------------------------------------------------------------------------------
+
+  search(x: Float32Array, k: number, params?: SearchParametersIVF): SearchResult {
+    const n = this.checkSearchArgs(x, k);
+    if (!this.isTrained) throw new NotTrainedError(this.typeName, 'search');
+    const nprobe = this.effectiveNprobe(params);
+    const coarse = this.coarseLists(x, nprobe);
+    return this.searchPreassigned(x, k, coarse, nprobe, params);
+  }
+
+  /** Search with the probed lists already known (Faiss's search_preassigned). coarse: n*nprobe list numbers. */
+  searchPreassigned(x: Float32Array, k: number, coarse: Int32Array, nprobe: number, params?: SearchParametersIVF): SearchResult {
+    const n = x.length / this.d;
+    const maxCodes = params?.maxCodes ?? this.maxCodes;
+    checkNonNegativeInt(maxCodes, 'maxCodes');
+    const task: IvfSearchTask = {
+      metric: this.metricType,
+      d: this.d,
+      k,
+      nprobe,
+      maxCodes,
+      scanner: this.scannerName,
+      lists: this.invlists.listTable(),
+      x,
+      coarse,
+      distances: new Float32Array(n * k),
+      labels: new BigInt64Array(n * k),
+    };
+    const threads = getNumThreads();
+    if (threads > 1 && n >= 2 * MIN_QUERIES_PER_THREAD) {
+      const shared = { ...task, x: toShared(x), coarse: toSharedI32(coarse), distances: sharedF32(n * k), labels: sharedI64(n * k) };
+      parallelFor('ivf.search', shared, n, MIN_QUERIES_PER_THREAD);
+      task.distances.set(shared.distances);
+      task.labels.set(shared.labels);
+    } else if (threads > 1 && n < threads && nprobe >= 2 && this.probedCodes(coarse, maxCodes) * this.d >= SPLIT_PROBES_MIN_WORK) {
+      this.searchSplitProbes(task, Math.min(threads, nprobe));
+    } else {
+      ivfSearchRange(task, 0, n, 0);
+    }
+    return { distances: task.distances, labels: task.labels };
+  }
+
+  override rangeSearch(x: Float32Array, radius: number, params?: SearchParametersIVF): RangeSearchResult {
+    void x;
+    void radius;
+    void params;
+    throw new NotSupportedError(this.typeName, 'rangeSearch');
+  }
+
+  protected effectiveNprobe(params?: SearchParametersIVF): number {
+    const nprobe = params?.nprobe ?? this.nprobe;
+    checkPositiveInt(nprobe, 'nprobe');
+    return Math.min(nprobe, this.nlist);
+  }
+
+  /** The nprobe nearest lists of each query, n*nprobe (-1 where fewer exist). */
+  protected coarseLists(x: Float32Array, nprobe: number): Int32Array {
+    const { labels } = this.quantizer.search(x, nprobe);
+    const out = new Int32Array(labels.length);
+    for (let i = 0; i < labels.length; i++) out[i] = Number(labels[i]!);
+    return out;
+  }
+
+  private probedCodes(coarse: Int32Array, maxCodes: number): number {
+    const table = this.invlists.listTable().table;
+    let s = 0;
+    for (const l of coarse) if (l >= 0) s += table[l * 4 + 3]!;
+    return maxCodes > 0 ? Math.min(s, maxCodes) : s;
+  }
+
+  /** One query (or a few) over many lists: each thread scans a share of the probes, then merge. */
+  private searchSplitProbes(task: IvfSearchTask, parts: number): void {
+    const n = task.x.length / this.d;
+    const k = task.k;
+    const shared: IvfSearchTask = {
+      ...task,
+      maxCodes: 0,
+      x: toShared(task.x),
+      coarse: toSharedI32(task.coarse),
+      distances: sharedF32(parts * n * k),
+      labels: sharedI64(parts * n * k),
+      splitProbes: { parts, nq: n },
+    };
+    parallelFor('ivf.search', shared, task.nprobe, 1);
+    const isMax = this.metricType === MetricType.L2;
+    for (let i = 0; i < n; i++) {
+      const h = new Heap(k, isMax);
+      for (let p = 0; p < parts; p++) {
+        for (let j = 0; j < k; j++) {
+          const o = (p * n + i) * k + j;
+          if (shared.labels[o]! >= 0n) h.push(shared.distances[o]!, shared.labels[o]!);
+        }
+      }
+      const r = h.reorder();
+      task.distances.set(r.dis, i * k);
+      task.labels.set(r.ids, i * k);
+    }
+  }
+
+  // ---- reconstruction, removal, merging -----------------------------------------------------
+
+  /** Builds (or drops) the id -> (list, offset) map that reconstruct(id) needs. */
+  makeDirectMap(enable = true): void {
+    this.setDirectMapType(enable ? DirectMapType.Array : DirectMapType.NoMap);
+  }
+
+  setDirectMapType(type: DirectMapType): void {
+    this.directMap.set(type, this.invlists, this.ntotal);
+  }
+
+  override reconstruct(key: number | bigint): Float32Array {
+    const lo = this.directMap.get(BigInt(key));
+    return this.reconstructFromOffset(unpackList(lo), unpackOffset(lo));
+  }
+
+  /** Vectors with ids i0 .. i0+n-1, found by scanning the lists (no direct map needed, as Faiss). */
+  override reconstructN(i0: number, n: number): Float32Array {
+    checkNonNegativeInt(i0, 'i0');
+    checkNonNegativeInt(n, 'n');
+    if (i0 + n > this.ntotal) throw new InvalidArgumentError('n', `i0 + n = ${i0 + n} exceeds ntotal = ${this.ntotal}`);
+    const out = new Float32Array(n * this.d);
+    const lo = BigInt(i0);
+    const hi = BigInt(i0 + n);
+    const cs = this.codeSize;
+    for (let l = 0; l < this.nlist; l++) {
+      if (this.invlists.listSize(l) === 0) continue;
+      const ids = this.invlists.getIds(l);
+      const codes = this.invlists.getCodes(l);
+      for (let o = 0; o < ids.length; o++) {
+        const id = ids[o]!;
+        if (id < lo || id >= hi) continue;
+        this.decodeVector(codes.subarray(o * cs, (o + 1) * cs), l, out.subarray(Number(id - lo) * this.d, Number(id - lo + 1n) * this.d));
+      }
+    }
+    return out;
+  }
+
+  /** The vector at (list, offset). */
+  reconstructFromOffset(listNo: number, offset: number): Float32Array {
+    const cs = this.codeSize;
+    const out = new Float32Array(this.d);
+    this.decodeVector(this.invlists.getCodes(listNo).subarray(offset * cs, (offset + 1) * cs), listNo, out);
+    return out;
+  }
+
+  override removeIds(selector: IDSelectorLike): number {
+    if (this.directMap.type === DirectMapType.Array) {
+      throw new NotSupportedError(`${this.typeName} with a direct map of type Array`, 'removeIds', 'use setDirectMapType(DirectMapType.Hashtable)');
+    }
+    const sel = toIDSelector(selector);
+    const cs = this.codeSize;
+    let removed = 0;
+    for (let l = 0; l < this.nlist; l++) {
+      let size = this.invlists.listSize(l);
+      if (size === 0) continue;
+      const ids = this.invlists.getIds(l);
+      const codes = this.invlists.getCodes(l);
+      let changed = false;
+      // Faiss's order: a removed entry is replaced by the list's last entry
+      for (let j = 0; j < size; ) {
+        if (sel.isMember(ids[j]!)) {
+          size--;
+          ids[j] = ids[size]!;
+          codes.copyWithin(j * cs, size * cs, (size + 1) * cs);
+          changed = true;
+          removed++;
+        } else {
+          j++;
+        }
+      }
+      if (changed) {
+        this.invlists.resize(l, size);
+        if (size > 0) this.invlists.updateEntries(l, 0, ids.subarray(0, size), codes.subarray(0, size * cs));
+      }
+    }
+    this.ntotal -= removed;
+    if (removed > 0 && this.directMap.type === DirectMapType.Hashtable) this.setDirectMapType(DirectMapType.Hashtable);
+    return removed;
+  }
+
+  /**
+   * Moves all of other's vectors into this index (ids shifted by addId); other is left empty.
+   * Both must be the same type with the same quantizer (compared centroid by centroid).
+   */
+  mergeFrom(other: IndexIVF, addId: bigint = 0n): void {
+    if (other.constructor !== this.constructor) {
+      throw new InvalidArgumentError('other', `is a ${other.typeName}, expected a ${this.typeName} to merge`);
+    }
+    if (other.d !== this.d || other.nlist !== this.nlist || other.codeSize !== this.codeSize || other.metricType !== this.metricType) {
+      throw new InvalidArgumentError('other', `has d = ${other.d}, nlist = ${other.nlist}, codeSize = ${other.codeSize}, metric ${other.metricType}; expected ${this.d}, ${this.nlist}, ${this.codeSize}, ${this.metricType}`);
+    }
+    if (this.directMap.type !== DirectMapType.NoMap || other.directMap.type !== DirectMapType.NoMap) {
+      throw new NotSupportedError(this.typeName, 'mergeFrom with a direct map', 'drop it with makeDirectMap(false) first');
+    }
+    if (!sameQuantizer(this.quantizer, other.quantizer)) {
+      throw new InvalidArgumentError('other', 'has a different coarse quantizer (its centroids differ): merge needs indexes trained together (or from the same trained index)');
+    }
+    this.checkCompatibleEncoder(other);
+    this.invlists.mergeFrom(other.invlists, addId);
+    this.ntotal += other.ntotal;
+    other.ntotal = 0;
+  }
+
+  /** Subclasses with trained encoders check that other's encoder is the same. */
+  protected checkCompatibleEncoder(other: IndexIVF): void {
+    void other;
+  }
+
+  override reset(): void {
+    const before = this.invlists.listTable().memories;
+    this.invlists.reset();
+    this.directMap.clear();
+    this.ntotal = 0;
+    forgetDropped(before, []);
+  }
+
+  override dispose(): void {
+    this.reset();
+    if (this.ownFields) this.quantizer.dispose();
+  }
+
+  /** Sizes of the lists (for stats and balance checks). */
+  listSizes(): Uint32Array {
+    const s = new Uint32Array(this.nlist);
+    for (let l = 0; l < this.nlist; l++) s[l] = this.invlists.listSize(l);
+    return s;
+  }
+
+  /** Faiss's imbalance factor of the lists: 1 when balanced. */
+  imbalanceFactor(): number {
+    return this.invlists.imbalanceFactor();
+  }
+}
+
+function sameQuantizer(a: Index, b: Index): boolean {
+  if (a === b) return true;
+  if (a.ntotal !== b.ntotal || a.d !== b.d || a.metricType !== b.metricType) return false;
+  const ca = a.reconstructN(0, a.ntotal);
+  const cb = b.reconstructN(0, b.ntotal);
+  for (let i = 0; i < ca.length; i++) if (ca[i] !== cb[i]) return false;
+  return true;
+}
+
+const sharedF32 = (n: number): Float32Array => new Float32Array(new SharedArrayBuffer(n * 4));
+const sharedI64 = (n: number): BigInt64Array => new BigInt64Array(new SharedArrayBuffer(n * 8));
+
+function toShared(x: Float32Array): Float32Array {
+  if (x.buffer instanceof SharedArrayBuffer) return x;
+  const s = sharedF32(x.length);
+  s.set(x);
+  return s;
+}
+
+function toSharedI32(x: Int32Array): Int32Array {
+  if (x.buffer instanceof SharedArrayBuffer) return x;
+  const s = new Int32Array(new SharedArrayBuffer(x.byteLength));
+  s.set(x);
+  return s;
+}
+
