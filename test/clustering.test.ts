@@ -397,3 +397,53 @@ test('bad input: typed errors naming the argument and the values', () => {
   km.train(x);
   assert.throws(() => km.assign(new Float32Array(d + 1)), (e: unknown) => e instanceof InvalidArgumentError && e.argument === 'x');
 });
+
+test('BoundedAssigner: same assignments and objective as exhaustive search, iteration after iteration', async () => {
+  const { BoundedAssigner } = await import('../src/clustering/boundedAssign.js');
+  const { computeCentroids, splitClusters } = await import('../src/clustering/Clustering.js');
+  const { IndexFlatL2 } = await import('../src/simdex.js');
+  const { knnExact } = await import('../src/kernels/reference.js');
+  const d = 16;
+  const n = 3000;
+  const k = 20;
+  const x = new Float32Array(n * d);
+  const r = mulberryForBounds(5);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) x[i * d + j] = (i % 7) + 0.3 * r();
+  const c = x.slice(0, k * d);
+  const index = new IndexFlatL2(d);
+  index.add(c);
+  const b = new BoundedAssigner(n, k, d);
+  const hassign = new Float64Array(k);
+  const sums = new Float64Array(k * d);
+  let skipped = 0;
+  for (let it = 0; it < 8; it++) {
+    b.run(x, c, index);
+    skipped += n - b.lastSearched;
+    // each point's centroid is a nearest one, up to the rounding of ||x||^2 + ||c||^2 - 2<x,c> (as with BLAS)
+    const exact = knnExact('L2', x, n, c, k, d, 1);
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      let norm = 0;
+      for (let j = 0; j < d; j++) {
+        s += (x[i * d + j]! - c[b.assign[i]! * d + j]!) ** 2;
+        norm += x[i * d + j]! ** 2;
+      }
+      assert.ok(s <= exact.distances[i]! + 1e-5 * norm + 1e-6, `iteration ${it}, point ${i}: ${s} vs nearest ${exact.distances[i]}`);
+    }
+    computeCentroids(d, k, n, 0, x, b.assign, undefined, hassign, sums, c);
+    splitClusters(d, k, n, 0, hassign, c);
+    index.reset();
+    index.add(c);
+  }
+  assert.ok(skipped > n, `the bounds skipped ${skipped} point searches over 8 iterations`);
+});
+
+function mulberryForBounds(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

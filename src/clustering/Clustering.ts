@@ -32,7 +32,8 @@
  */
 import { Index } from '../Index.js';
 import { InvalidArgumentError, InvalidTypeError } from '../errors.js';
-import { IndexFlatL2 } from '../indexes/IndexFlat.js';
+import { IndexFlat, IndexFlatL2 } from '../indexes/IndexFlat.js';
+import { BoundedAssigner } from './boundedAssign.js';
 import { MetricType } from '../MetricType.js';
 import { fvecRenormL2 } from '../kernels/reference.js';
 import { getNumThreads } from '../threads/pool.js';
@@ -99,6 +100,12 @@ export interface ClusteringOptions extends Partial<ClusteringParameters> {
   onWarning?: (message: string) => void;
   /** Called after each iteration: iteration is 0-based (as Faiss prints it), redo the run number. */
   onProgress?: (iteration: number, niter: number, objective: number, redo: number) => void;
+}
+
+/** Bounded assignment applies to exact L2 flat indexes (the default), not to approximate or IP ones. */
+function useBounds(index: Index, weights: Float32Array | undefined): boolean {
+  void weights;
+  return index instanceof IndexFlat && index.metricType === MetricType.L2;
 }
 
 /** Faiss's EPS of split_clusters: a bit above float16's machine epsilon. */
@@ -279,14 +286,22 @@ export class Clustering implements ClusteringParameters {
       if (!index.isTrained) index.train(centroids);
       index.add(centroids);
 
+      // exact L2 flat assignment: skip the points whose centroid provably did not change
+      const bounded = useBounds(index, weights) ? new BoundedAssigner(nx, k, d) : undefined;
       let obj = 0;
       for (let it = 0; it < niter; it++) {
         const ts = now();
-        const res = index.search(x, 1);
-        tSearch += now() - ts;
         obj = 0;
-        for (let i = 0; i < nx; i++) obj += res.distances[i]!;
-        labelsToAssign(res.labels, assign, k);
+        if (bounded !== undefined) {
+          bounded.run(x, centroids, index);
+          assign.set(bounded.assign);
+          for (let i = 0; i < nx; i++) obj += bounded.dis[i]!;
+        } else {
+          const res = index.search(x, 1);
+          for (let i = 0; i < nx; i++) obj += res.distances[i]!;
+          labelsToAssign(res.labels, assign, k);
+        }
+        tSearch += now() - ts;
 
         computeCentroids(d, k, nx, kFrozen, x, assign, weights, hassign, sums, centroids);
         const nsplit = splitClusters(d, k, nx, kFrozen, hassign, centroids);
