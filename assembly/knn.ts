@@ -49,9 +49,10 @@ export function knn_batch_tmp_bytes(nq: i32, d: i32, yblock: i32): usize {
 
 /**
  * nq queries (row-major at Q) against ny vectors, yblock vectors at a time (a multiple of 8);
- * heap i is at hd + i*k*4 / hi + i*k*8. tmp: knn_batch_tmp_bytes(nq, d, yblock) bytes.
+ * heap i is at hd + i*k*4 / hi + i*k*8. The id of vector j is ids[j] (int64 at `ids`, an inverted
+ * list's) when ids != 0, else idBase + j. tmp: knn_batch_tmp_bytes(nq, d, yblock) bytes.
  */
-export function knn_batch(metric: i32, Q: usize, nq: i32, y: usize, d: i32, ny: i32, k: i32, hd: usize, hi: usize, idBase: i64, tmp: usize, yblock: i32): void {
+export function knn_batch(metric: i32, Q: usize, nq: i32, y: usize, d: i32, ny: i32, k: i32, hd: usize, hi: usize, idBase: i64, ids: usize, tmp: usize, yblock: i32): void {
   const stride = <usize>d << 2;
   const isL2 = metric == 1;
   const qnorms = tmp;
@@ -77,7 +78,7 @@ export function knn_batch(metric: i32, Q: usize, nq: i32, y: usize, d: i32, ny: 
           let dis = qn + load<f32>(ynorms + (<usize>j << 2)) - 2 * load<f32>(row + (<usize>j << 2));
           if (dis < 0) dis = 0;
           if (dis < top) {
-            heap_replace_top(true, kk, hdi, hii, dis, idBase + j0 + j);
+            heap_replace_top(true, kk, hdi, hii, dis, ids != 0 ? load<i64>(ids + (<usize>(j0 + j) << 3)) : idBase + j0 + j);
             top = load<f32>(hdi);
           }
         }
@@ -85,7 +86,7 @@ export function knn_batch(metric: i32, Q: usize, nq: i32, y: usize, d: i32, ny: 
         for (let j = 0; j < nb; j++) {
           const dis = load<f32>(row + (<usize>j << 2));
           if (dis > top) {
-            heap_replace_top(false, kk, hdi, hii, dis, idBase + j0 + j);
+            heap_replace_top(false, kk, hdi, hii, dis, ids != 0 ? load<i64>(ids + (<usize>(j0 + j) << 3)) : idBase + j0 + j);
             top = load<f32>(hdi);
           }
         }

@@ -223,3 +223,30 @@ test('IndexIVFFlat: bad input', () => {
   assert.throws(() => index.search(x, 1, { nprobe: 0 }), InvalidArgumentError);
   assert.throws(() => index.addWithIds(x, new BigInt64Array(3)), InvalidArgumentError);
 });
+
+test('IndexIVFFlat: batches searched list by list equal the query-by-query scan (L2 and IP, 1 and 2 threads)', () => {
+  const d = 20;
+  const x = blobs(12000, d, 60, 20);
+  const q = blobs(300, d, 60, 21);
+  const saved = getNumThreads();
+  try {
+    for (const metric of [MetricType.L2, MetricType.INNER_PRODUCT]) {
+      const index = newIVF(d, 32, metric);
+      index.train(x);
+      index.add(x);
+      for (const threads of [1, 2]) {
+        setNumThreads(threads);
+        const byList = index.search(q, 10, { nprobe: 8 }); // 300 * 8 / 32 = 75 queries per list: list by list
+        const byQuery = index.search(q, 10, { nprobe: 8, maxCodes: 1e9 }); // maxCodes forces the per-query scan
+        let differ = 0;
+        for (let i = 0; i < byList.labels.length; i++) if (byList.labels[i] !== byQuery.labels[i]) differ++;
+        assert.ok(differ <= 3, `metric ${metric}, ${threads} threads: ${differ} labels differ`);
+        for (let i = 0; i < byList.distances.length; i++) {
+          assert.ok(Math.abs(byList.distances[i]! - byQuery.distances[i]!) <= 1e-4 * (1 + Math.abs(byQuery.distances[i]!)));
+        }
+      }
+    }
+  } finally {
+    setNumThreads(saved);
+  }
+});

@@ -116,7 +116,7 @@ test('knn_1q and knn_batch give the exact k-NN of the reference', () => {
         const expect = ref.knnExact(metric === 1 ? 'L2' : 'IP', Q, nq, Y, ny, d, k);
         for (const mode of ['1q', 'batch']) {
           ar.k.heap_heapify(metric, nq, k, hd, hi);
-          if (mode === 'batch') ar.k.knn_batch(metric, Qp, nq, Yp, d, ny, k, hd, hi, 0n, tmp, 64);
+          if (mode === 'batch') ar.k.knn_batch(metric, Qp, nq, Yp, d, ny, k, hd, hi, 0n, 0, tmp, 64);
           else for (let i = 0; i < nq; i++) ar.k.knn_1q(metric, Qp + i * d * 4, Yp, d, ny, k, hd + i * k * 4, hi + i * k * 8, 0n, tmp);
           ar.k.heap_reorder(metric, nq, k, hd, hi);
           const labels = ar.i64(hi, nq * k);

@@ -27,7 +27,7 @@ export interface WasmKernels {
   inner_products_block(out: number, ldo: number, Q: number, nq: number, Y: number, ny: number, d: number, tmp: number): void;
   knn_1q(metric: number, q: number, y: number, d: number, ny: number, k: number, hd: number, hi: number, idBase: bigint, tmp: number): void;
   knn_1q_ids(metric: number, q: number, y: number, d: number, ny: number, k: number, hd: number, hi: number, ids: number, tmp: number): void;
-  knn_batch(metric: number, Q: number, nq: number, y: number, d: number, ny: number, k: number, hd: number, hi: number, idBase: bigint, tmp: number, yblock: number): void;
+  knn_batch(metric: number, Q: number, nq: number, y: number, d: number, ny: number, k: number, hd: number, hi: number, idBase: bigint, ids: number, tmp: number, yblock: number): void;
   knn_batch_tmp_bytes(nq: number, d: number, yblock: number): number;
   range_1q(metric: number, q: number, y: number, d: number, ny: number, radius: number, outIdx: number, outDis: number, tmp: number): number;
 }

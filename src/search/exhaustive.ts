@@ -83,7 +83,7 @@ export function knnRange(task: KnnTask, q0: number, q1: number, slot: number): v
         new Uint8Array(buf, HDp, TMPp - HDp).set(new Uint8Array(prev.memory.buffer, HDp, TMPp - HDp));
       }
       if (batch) {
-        kern.knn_batch(metric, Qp, nq, seg.dataOffset, d, seg.count, k, HDp, HIp, idBase, TMPp, yb);
+        kern.knn_batch(metric, Qp, nq, seg.dataOffset, d, seg.count, k, HDp, HIp, idBase, 0, TMPp, yb);
       } else {
         for (let i = 0; i < nq; i++) {
           kern.knn_1q(metric, Qp + i * d * 4, seg.dataOffset, d, seg.count, k, HDp + i * k * 4, HIp + i * k * 8, idBase, TMPp);

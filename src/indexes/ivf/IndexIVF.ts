@@ -18,6 +18,7 @@ import { ArrayInvertedLists } from '../../invlists/ArrayInvertedLists.js';
 import { DirectMap, DirectMapType, unpackList, unpackOffset } from '../../invlists/DirectMap.js';
 import type { InvertedLists } from '../../invlists/InvertedLists.js';
 import { ivfSearchRange, type IvfSearchTask, type ScannerName } from '../../search/ivfScan.js';
+import { byListChunk, ivfSearchByListRange, mergeInto, type IvfByListTask } from '../../search/ivfScanByList.js';
 import { forgetDropped, getNumThreads, parallelFor } from '../../threads/pool.js';
 import { checkIds, checkNonNegativeInt, checkPositiveInt, checkVectors } from '../../validate.js';
 
@@ -31,6 +32,9 @@ export interface SearchParametersIVF extends SearchParameters {
 
 /** Floats of codes a single query must scan before its probed lists are split over threads. */
 const SPLIT_PROBES_MIN_WORK = 1 << 20;
+/** Batches at least this large, whose probed lists serve this many queries on average, are searched list by list. */
+const BY_LIST_MIN_QUERIES = 32;
+const BY_LIST_MIN_SHARING = 4;
 const MIN_QUERIES_PER_THREAD = 8;
 
 export abstract class IndexIVF extends Index {
@@ -206,7 +210,9 @@ export abstract class IndexIVF extends Index {
       labels: new BigInt64Array(n * k),
     };
     const threads = getNumThreads();
-    if (threads > 1 && n >= 2 * MIN_QUERIES_PER_THREAD) {
+    if (this.scannerName === 'flat' && maxCodes === 0 && n >= BY_LIST_MIN_QUERIES && (n * nprobe) / this.nlist >= BY_LIST_MIN_SHARING) {
+      this.searchByList(task, Math.min(threads, this.nlist));
+    } else if (threads > 1 && n >= 2 * MIN_QUERIES_PER_THREAD) {
       const shared = { ...task, x: toShared(x), coarse: toSharedI32(coarse), distances: sharedF32(n * k), labels: sharedI64(n * k) };
       parallelFor('ivf.search', shared, n, MIN_QUERIES_PER_THREAD);
       task.distances.set(shared.distances);
@@ -245,6 +251,74 @@ export abstract class IndexIVF extends Index {
     let s = 0;
     for (const l of coarse) if (l >= 0) s += table[l * 4 + 3]!;
     return maxCodes > 0 ? Math.min(s, maxCodes) : s;
+  }
+
+  /**
+   * A batch whose queries share lists: scan list by list, each list against all the queries that
+   * probe it (search/ivfScanByList). Chunks of queries bound the heaps kept per thread.
+   */
+  private searchByList(task: IvfSearchTask, threads: number): void {
+    const { k, nprobe } = task;
+    const d = this.d;
+    const n = task.x.length / d;
+    const table = task.lists.table;
+    const chunk = byListChunk(k);
+    for (let c0 = 0; c0 < n; c0 += chunk) {
+      const nq = Math.min(chunk, n - c0);
+      const coarse = task.coarse.subarray(c0 * nprobe, (c0 + nq) * nprobe);
+      // the queries of each list (CSR)
+      const queryStart = new Int32Array(this.nlist + 1);
+      for (const l of coarse) if (l >= 0) queryStart[l + 1]!++;
+      for (let l = 0; l < this.nlist; l++) queryStart[l + 1]! += queryStart[l]!;
+      const fill = queryStart.slice(0, this.nlist);
+      const queryOf = new Int32Array(queryStart[this.nlist]!);
+      for (let i = 0; i < nq; i++) {
+        for (let p = 0; p < nprobe; p++) {
+          const l = coarse[i * nprobe + p]!;
+          if (l >= 0) queryOf[fill[l]!++] = i;
+        }
+      }
+      // deal the probed lists to threads, largest work first, to the least loaded
+      const lists: number[] = [];
+      for (let l = 0; l < this.nlist; l++) if (queryStart[l + 1]! > queryStart[l]! && table[l * 4 + 3]! > 0) lists.push(l);
+      const work = (l: number): number => (queryStart[l + 1]! - queryStart[l]!) * table[l * 4 + 3]!;
+      lists.sort((a, b) => work(b) - work(a));
+      const parts = Math.max(1, Math.min(threads, lists.length));
+      const load = new Float64Array(parts);
+      const buckets: number[][] = Array.from({ length: parts }, () => []);
+      for (const l of lists) {
+        let t = 0;
+        for (let u = 1; u < parts; u++) if (load[u]! < load[t]!) t = u;
+        buckets[t]!.push(l);
+        load[t]! += work(l);
+      }
+      const threadStart = new Int32Array(parts + 1);
+      buckets.forEach((b, t) => (threadStart[t + 1] = threadStart[t]! + b.length));
+      const byList: IvfByListTask = {
+        metric: task.metric,
+        d,
+        k,
+        lists: task.lists,
+        x: task.x.subarray(c0 * d, (c0 + nq) * d),
+        nq,
+        threadStart,
+        listOrder: Int32Array.from(buckets.flat()),
+        queryStart,
+        queryOf,
+        distances: parts > 1 ? sharedF32(parts * nq * k) : new Float32Array(nq * k),
+        labels: parts > 1 ? sharedI64(parts * nq * k) : new BigInt64Array(nq * k),
+      };
+      if (parts > 1) {
+        parallelFor('ivf.searchByList', { ...byList, x: toShared(byList.x), threadStart: toSharedI32(threadStart), listOrder: toSharedI32(byList.listOrder), queryStart: toSharedI32(queryStart), queryOf: toSharedI32(queryOf) }, parts, 1);
+        for (let t = 1; t < parts; t++) {
+          mergeInto(byList.distances, byList.labels, byList.distances.subarray(t * nq * k, (t + 1) * nq * k), byList.labels.subarray(t * nq * k, (t + 1) * nq * k), nq, k, this.metricType === MetricType.L2);
+        }
+      } else {
+        ivfSearchByListRange(byList, 0, 1, 0);
+      }
+      task.distances.set(byList.distances.subarray(0, nq * k), c0 * k);
+      task.labels.set(byList.labels.subarray(0, nq * k), c0 * k);
+    }
   }
 
   /** One query (or a few) over many lists: each thread scans a share of the probes, then merge. */
