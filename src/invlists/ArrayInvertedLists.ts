@@ -67,6 +67,38 @@ export class ArrayInvertedLists extends InvertedLists {
     return size;
   }
 
+  /**
+   * Appends n entries to list l, written in place by `fill`: it receives views of the n new codes
+   * (n * codeSize bytes) and ids (n int64) inside the list's shared memory, so bulk loaders (file
+   * readers) copy each byte once. The list's size grows only once `fill` returns; the views are valid
+   * during the call only. Call prepareAdd with every list's size first to allocate them in one segment.
+   * @returns the offset of the first new entry.
+   */
+  addEntriesWith(l: number, n: number, fill: (codes: Uint8Array, ids: BigInt64Array) => void): number {
+    const size = this.listSize(l);
+    if (n === 0) return size;
+    if (size + n > this.capacity[l]!) this.grow(l, this.grownCapacity(l, size + n));
+    const buf = this.arena.memory(this.blocks[l]!.seg).buffer;
+    fill(
+      new Uint8Array(buf, this.table[l * 4 + 1]! + size * this.codeSize, n * this.codeSize),
+      new BigInt64Array(buf, this.table[l * 4 + 2]! + size * 8, n),
+    );
+    this.table[l * 4 + 3] = size + n;
+    return size;
+  }
+
+  /**
+   * Views (no copy) of list l's codes (listSize * codeSize bytes) and ids (listSize int64) in shared
+   * memory, valid until the list is next changed; for writers of big lists. getCodes/getIds copy.
+   */
+  entriesView(l: number): { codes: Uint8Array; ids: BigInt64Array } {
+    const b = this.blocks[l];
+    if (b === undefined) return { codes: new Uint8Array(0), ids: new BigInt64Array(0) };
+    const buf = this.arena.memory(b.seg).buffer;
+    const n = this.listSize(l);
+    return { codes: new Uint8Array(buf, this.table[l * 4 + 1]!, n * this.codeSize), ids: new BigInt64Array(buf, this.table[l * 4 + 2]!, n) };
+  }
+
   updateEntries(l: number, offset: number, ids: BigInt64Array, codes: Uint8Array): void {
     if (offset + ids.length > this.listSize(l)) throw new RangeError(`updateEntries past the end of list ${l}`);
     this.write(l, offset, ids, codes);

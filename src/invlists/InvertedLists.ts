@@ -33,6 +33,14 @@ export abstract class InvertedLists {
   /** The kernels' view of every list. */
   abstract listTable(): ListTable;
 
+  /**
+   * The WebAssembly memories that hold list data (the thread pool's bookkeeping of dropped memories);
+   * by default those of listTable(). Lists without data in memory return [].
+   */
+  memories(): WebAssembly.Memory[] {
+    return this.listTable().memories;
+  }
+
   /** Makes room for bulk adds of sizes[l] more entries to each list l (optional hint). */
   prepareAdd(sizes: Uint32Array): void {
     void sizes;

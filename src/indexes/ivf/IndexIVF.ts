@@ -81,6 +81,10 @@ export abstract class IndexIVF extends Index {
   protected trainEncoder(x: Float32Array): void {
     void x;
   }
+  /** Encoder-specific fields of the search task (the scanner's tables, ...), merged into every IvfSearchTask. */
+  protected scanArgs(): Partial<IvfSearchTask> {
+    return {};
+  }
 
   // ---- training -----------------------------------------------------------------------------
 
@@ -208,6 +212,7 @@ export abstract class IndexIVF extends Index {
       coarse,
       distances: new Float32Array(n * k),
       labels: new BigInt64Array(n * k),
+      ...this.scanArgs(),
     };
     const threads = getNumThreads();
     if (this.scannerName === 'flat' && maxCodes === 0 && n >= BY_LIST_MIN_QUERIES && (n * nprobe) / this.nlist >= BY_LIST_MIN_SHARING) {
@@ -376,8 +381,8 @@ export abstract class IndexIVF extends Index {
     const hi = BigInt(i0 + n);
     const cs = this.codeSize;
     for (let l = 0; l < this.nlist; l++) {
-      if (this.invlists.listSize(l) === 0) continue;
-      const ids = this.invlists.getIds(l);
+      const ids = this.invlists.getIds(l); // throws for lists that were not loaded (UnloadedInvertedLists)
+      if (ids.length === 0) continue;
       const codes = this.invlists.getCodes(l);
       for (let o = 0; o < ids.length; o++) {
         const id = ids[o]!;
@@ -460,7 +465,7 @@ export abstract class IndexIVF extends Index {
   }
 
   override reset(): void {
-    const before = this.invlists.listTable().memories;
+    const before = this.invlists.memories();
     this.invlists.reset();
     this.directMap.clear();
     this.ntotal = 0;

@@ -1,12 +1,40 @@
 /**
  * @module io/faiss/describe
  * A structured summary of an index and the indexes it contains (for `simdex info`): class, fourcc,
- * d, ntotal, metric and the size of its Faiss file, without writing anything.
+ * d, ntotal, metric and the size of its Faiss file, without writing anything; for IVF indexes also
+ * nlist, nprobe, the direct map and statistics of the list sizes.
  */
 import { Index } from '../../Index.js';
 import { InvalidTypeError } from '../../errors.js';
 import { metricName } from '../../MetricType.js';
+import { IndexIVF } from '../../indexes/ivf/IndexIVF.js';
+import { UnloadedInvertedLists } from '../../invlists/UnloadedInvertedLists.js';
+import { DIRECT_MAP_TYPE_NAMES } from './invlists.js';
 import { findWriter } from './writeIndex.js';
+
+/** What describeIndex adds for an IVF index. */
+export interface IVFDescription {
+  nlist: number;
+  nprobe: number;
+  /** Bytes per stored code. */
+  codeSize: number;
+  /** "NoMap", "Array" or "Hashtable". */
+  directMap: string;
+  /** False when the list data were not loaded (IO_FLAG_SKIP_IVF_DATA, or "il00" lists). */
+  listsLoaded: boolean;
+  /** Statistics of the list sizes; null when they are unknown (a file with "il00" lists). */
+  lists: {
+    /** Smallest and largest list. */
+    min: number;
+    max: number;
+    /** Average list size: ntotal / nlist. */
+    mean: number;
+    /** Number of empty lists. */
+    empty: number;
+    /** Faiss's imbalance factor: nlist * sum(size^2) / ntotal^2; 1 when every list has the same size. */
+    imbalance: number;
+  } | null;
+}
 
 /** The summary of one index (see {@link describeIndex}). */
 export interface IndexDescription {
@@ -25,8 +53,10 @@ export interface IndexDescription {
   isTrained: boolean;
   /** Size in bytes of its Faiss file, contained indexes included; null without a Faiss writer. */
   bytes: number | null;
-  /** The indexes it contains (IndexIDMap's sub-index, ...), outermost first. */
+  /** The indexes it contains (IndexIDMap's sub-index, an IVF's quantizer, ...), outermost first. */
   children: IndexDescription[];
+  /** IVF indexes only: nlist, nprobe, list statistics. */
+  ivf?: IVFDescription;
 }
 
 /** Properties under which composite indexes keep the indexes they contain (for types without a writer row). */
@@ -49,7 +79,7 @@ export function describeIndex(index: Index): IndexDescription {
     });
     bytes = known ? 4 + body : null;
   }
-  return {
+  const desc: IndexDescription = {
     type: index.typeName,
     fourcc: row !== undefined ? row.fourcc(index) : null,
     d: index.d,
@@ -60,16 +90,54 @@ export function describeIndex(index: Index): IndexDescription {
     bytes,
     children: described,
   };
+  if (index instanceof IndexIVF) desc.ivf = describeIVF(index);
+  return desc;
+}
+
+function describeIVF(index: IndexIVF): IVFDescription {
+  const sizes = index.listSizes();
+  let min = Infinity;
+  let max = 0;
+  let empty = 0;
+  let total = 0;
+  for (const s of sizes) {
+    min = Math.min(min, s);
+    max = Math.max(max, s);
+    total += s;
+    if (s === 0) empty++;
+  }
+  const lists = index.invlists;
+  const unloaded = lists instanceof UnloadedInvertedLists;
+  return {
+    nlist: index.nlist,
+    nprobe: index.nprobe,
+    codeSize: index.codeSize,
+    directMap: DIRECT_MAP_TYPE_NAMES[index.directMap.type],
+    listsLoaded: !unloaded,
+    lists: unloaded && !lists.sizesKnown ? null : { min, max, mean: total / index.nlist, empty, imbalance: lists.imbalanceFactor() },
+  };
 }
 
 /**
  * The description as indented text, one index per line, e.g.
  * `IndexIDMap2 "IxM2" d=8 ntotal=50 metric=INNER_PRODUCT bytes=2090` then its sub-index, indented.
+ * IVF indexes add e.g. ` nlist=16 nprobe=1 lists=1..305 (mean 125, 0 empty, imbalance 1.5)`, and
+ * ` directmap=Array` / ` (lists not loaded)` where that applies (` lists=unknown` for "il00" files).
  */
 export function formatIndexDescription(desc: IndexDescription, indent = ''): string {
+  const ivf = desc.ivf;
+  const round = (v: number): string => String(Math.round(v * 100) / 100);
+  const ivfText =
+    ivf === undefined
+      ? ''
+      : ` nlist=${ivf.nlist} nprobe=${ivf.nprobe} lists=` +
+        (ivf.lists === null
+          ? 'unknown'
+          : `${ivf.lists.min}..${ivf.lists.max} (mean ${round(ivf.lists.mean)}, ${ivf.lists.empty} empty, imbalance ${round(ivf.lists.imbalance)})`) +
+        `${ivf.directMap !== 'NoMap' ? ` directmap=${ivf.directMap}` : ''}${ivf.listsLoaded ? '' : ' (lists not loaded)'}`;
   const head =
     `${indent}${desc.type}${desc.fourcc !== null ? ` "${desc.fourcc}"` : ''} d=${desc.d} ntotal=${desc.ntotal} ` +
-    `metric=${desc.metric}${desc.isTrained ? '' : ' (not trained)'}${desc.bytes !== null ? ` bytes=${desc.bytes}` : ''}`;
+    `metric=${desc.metric}${desc.isTrained ? '' : ' (not trained)'}${desc.bytes !== null ? ` bytes=${desc.bytes}` : ''}${ivfText}`;
   return [head, ...desc.children.map((c) => formatIndexDescription(c, indent + '  '))].join('\n');
 }
 

@@ -5,18 +5,23 @@
  * built on, fourcc helpers, and {@link describeIndex} for summaries.
  *
  * Index types read and written so far: IndexFlatL2 ("IxF2"), IndexFlatIP ("IxFI"), IndexFlat ("IxFl",
- * read with the L2 or inner-product metric only), IndexIDMap ("IxMp") and IndexIDMap2 ("IxM2").
+ * read with the L2 or inner-product metric only), IndexIDMap ("IxMp"), IndexIDMap2 ("IxM2") and
+ * IndexIVFFlat ("IwFl"; the legacy "IvFl" / "IvFL" read only) with "ilar" or "il00" inverted lists.
  */
 export {
   readIndex,
   deserializeIndex,
   readIndexAt,
   readIndexHeader,
+  readIvfHeader,
+  readIvfLists,
+  disposeOnError,
   supportedMetric,
   INDEX_READERS,
   FAISS_METRIC_NAMES,
   MAX_DIMENSION,
   MAX_INDEX_NESTING_DEPTH,
+  MAX_NLIST,
   DEFAULT_READ_CHUNK_BYTES,
   IO_FLAG_READ_ONLY,
   IO_FLAG_ONDISK_SAME_DIR,
@@ -28,6 +33,7 @@ export {
   type ReadContext,
   type IndexBodyReader,
   type IndexHeader,
+  type IvfHeader,
 } from './readIndex.js';
 export {
   writeIndex,
@@ -37,6 +43,8 @@ export {
   faissFileSize,
   headerBytes,
   writerFor,
+  writeIvfHeader,
+  ivfHeaderBytes,
   findWriter,
   INDEX_WRITERS,
   HEADER_DUMMY,
@@ -45,7 +53,20 @@ export {
   type WriteContext,
   type IndexWriterRow,
 } from './writeIndex.js';
+export {
+  readDirectMap,
+  loadDirectMap,
+  writeDirectMap,
+  directMapBytes,
+  readInvertedLists,
+  writeInvertedLists,
+  invertedListsBytes,
+  skipsIvfData,
+  DIRECT_MAP_TYPE_NAMES,
+  type DirectMapRecord,
+  type InvertedListsContext,
+} from './invlists.js';
 export { IOReader, BytesSource, FileSource, type ByteSource } from './IOReader.js';
 export { IOWriter, BytesIOWriter, FileIOWriter } from './IOWriter.js';
 export { fourcc, fourccToString, fourccPrintable, fourccHex, describeFourcc, unknownFourccError } from './fourcc.js';
-export { describeIndex, formatIndexDescription, type IndexDescription } from './describe.js';
+export { describeIndex, formatIndexDescription, type IndexDescription, type IVFDescription } from './describe.js';

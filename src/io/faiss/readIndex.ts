@@ -26,6 +26,15 @@
  *   float32. "IxFl" is read when its metric is L2 or inner product; other metrics are a FormatError.
  * - "IxMp" IndexIDMap, "IxM2" IndexIDMap2: the header, the sub-index (recursively), then id_map as a
  *   std::vector<int64>: size_t ntotal, then ntotal int64 ids. IndexIDMap2 rebuilds its reverse map.
+ * - "IwFl" IndexIVFFlat: the IVF header (Faiss's read_ivf_header): the header, size_t nlist, size_t
+ *   nprobe, the coarse quantizer (a nested index), the direct map; then the inverted lists
+ *   (see io/faiss/invlists for both). code_size is not stored: it is 4*d. The quantizer must be an
+ *   IndexFlat and, when the IVF is trained, hold nlist centroids; nlist is 1 .. {@link MAX_NLIST};
+ *   nprobe >= 1 (Faiss clamps nprobe > nlist at search time; so does simdex).
+ * - "IvFl", "IvFL": IndexIVFFlat as Faiss < 1.5 wrote it, still read by Faiss 1.7.3 (read only): the
+ *   index header, nlist, nprobe, the quantizer, then the nlist lists' ids (each a vector<int64>), the
+ *   direct map, then the nlist lists' codes, each a vector<float> of size*d floats ("IvFl") or a
+ *   vector<uint8> of size*4*d bytes ("IvFL"). IO_FLAG_SKIP_IVF_DATA does not apply (as in Faiss).
  *
  * Big files: vectors are read in chunks (64 MiB by default) straight into the index (`add`), and ids
  * likewise, so a file's data is never held twice; every size is checked against the bytes left in
@@ -36,18 +45,38 @@ import { InvalidArgumentError } from '../../errors.js';
 import { MetricType } from '../../MetricType.js';
 import { IndexFlat, IndexFlatIP, IndexFlatL2, type IndexFlatOptions } from '../../indexes/IndexFlat.js';
 import { IndexIDMap, IndexIDMap2 } from '../../indexes/IndexIDMap.js';
+import type { IndexIVF } from '../../indexes/ivf/IndexIVF.js';
+import { IndexIVFFlat } from '../../indexes/ivf/IndexIVFFlat.js';
+import { ArrayInvertedLists } from '../../invlists/ArrayInvertedLists.js';
+import type { InvertedLists } from '../../invlists/InvertedLists.js';
 import { fourccToString, unknownFourccError } from './fourcc.js';
+import { loadDirectMap, readDirectMap, readInvertedLists, type DirectMapRecord } from './invlists.js';
 import { IOReader } from './IOReader.js';
 
 // ---------------------------------------------------------------------------------------------------
-// Flags (Faiss's index_io.h values). None of them changes how flat indexes and IndexIDMap are read.
+// Flags (Faiss's index_io.h values). Only IO_FLAG_SKIP_IVF_DATA changes what simdex reads.
 // ---------------------------------------------------------------------------------------------------
 
-/** Faiss's IO_FLAG_READ_ONLY (2): open on-disk inverted lists read-only. No effect on flat indexes. */
+/**
+ * Faiss's IO_FLAG_READ_ONLY (2): open on-disk inverted lists read-only. Accepted; simdex reads the
+ * lists stored in the file into memory, and the index stays writable.
+ */
 export const IO_FLAG_READ_ONLY = 2;
-/** Faiss's IO_FLAG_ONDISK_SAME_DIR (4): look for on-disk inverted lists next to the index file. No effect on flat indexes. */
+/**
+ * Faiss's IO_FLAG_ONDISK_SAME_DIR (4): look for on-disk inverted lists ("ilod") next to the index file.
+ * Accepted, no effect: simdex does not read on-disk lists yet.
+ */
 export const IO_FLAG_ONDISK_SAME_DIR = 4;
-/** Faiss's IO_FLAG_SKIP_IVF_DATA (8): read the IVF structure without its lists. No effect on flat indexes. */
+/**
+ * Faiss's IO_FLAG_SKIP_IVF_DATA (8): read an IVF index without its list data. The header, nlist,
+ * nprobe, quantizer, direct map and list sizes are read and checked, the codes and ids skipped (they
+ * must still be in the file); ntotal stays the header's, listSize() answers, and the lists are an
+ * UnloadedInvertedLists: search, reconstruct and add fail with a NotSupportedError (as they fail in
+ * Faiss on an IVF without lists); writeIndex writes such an index with "il00" lists.
+ * Faiss 1.7.3 itself rejects this flag alone ("could not load ArrayInvertedLists as 00006c69"): it
+ * hands the list data to an inverted-lists hook named by the flags' high 16 bits, and there is none
+ * for 0. With IO_FLAG_MMAP's high bits, see IO_FLAG_MMAP.
+ */
 export const IO_FLAG_SKIP_IVF_DATA = 8;
 /** Faiss's IO_FLAG_SKIP_PRECOMPUTE_TABLE (16, Faiss >= 1.7.3): do not build IVFPQ's precomputed tables. No effect on flat indexes. */
 export const IO_FLAG_SKIP_PRECOMPUTE_TABLE = 16;
@@ -55,8 +84,9 @@ export const IO_FLAG_SKIP_PRECOMPUTE_TABLE = 16;
 export const IO_FLAG_PQ_SKIP_SDC_TABLE = 32;
 /**
  * Faiss's IO_FLAG_MMAP: IO_FLAG_SKIP_IVF_DATA | 0x646f0000 = 0x646f0008 = 1684996104 (its value since
- * Faiss 1.6.4; very old versions used 1). Memory-maps inverted lists. Accepted; flat indexes are read
- * into memory all the same.
+ * Faiss 1.6.4; very old versions used 1). Faiss memory-maps the inverted lists from the file (as
+ * read-only OnDiskInvertedLists). Accepted: simdex reads the lists into memory all the same (on-disk
+ * lists are future work); flat indexes are always read into memory.
  */
 export const IO_FLAG_MMAP = 0x646f0008;
 
@@ -66,12 +96,20 @@ export const DEFAULT_READ_CHUNK_BYTES = 64 << 20;
 /** Faiss (>= 1.15) refuses files nesting indexes deeper than this; simdex too. */
 export const MAX_INDEX_NESTING_DEPTH = 50;
 
+/**
+ * Largest nlist read: 2^24 (Faiss's largest IVF indexes in practice have 2^22 lists). A file claiming
+ * more is a FormatError before anything is allocated.
+ */
+export const MAX_NLIST = 1 << 24;
+
 /** Options of {@link readIndex} beyond Faiss's flags. */
 export interface ReadIndexOptions {
   /** Bytes per chunk for vectors and ids (default 64 MiB). */
   chunkBytes?: number;
   /** Options of the IndexFlat storage the vectors are read into (segment size). */
   flat?: IndexFlatOptions;
+  /** Options of the ArrayInvertedLists IVF lists are read into (largest storage segment). */
+  invlists?: { maxSegmentBytes?: number };
 }
 
 /** What the body readers receive besides the reader. */
@@ -80,6 +118,7 @@ export interface ReadContext {
   readonly flags: number;
   readonly chunkBytes: number;
   readonly flat: IndexFlatOptions;
+  readonly invlists: { maxSegmentBytes?: number };
   /** Depth of the index being read: 1 for the outermost. */
   readonly depth: number;
 }
@@ -223,8 +262,128 @@ function readIndexIDMap(r: IOReader, fourcc: string, ctx: ReadContext): Index {
   });
 }
 
+/** What {@link readIvfHeader} reads: Faiss's read_ivf_header, the fields every IndexIVF class starts with. */
+export interface IvfHeader {
+  header: IndexHeader;
+  metric: MetricType;
+  nlist: number;
+  nprobe: number;
+  /** The coarse quantizer: an IndexFlat of d = header.d holding nlist centroids when trained. */
+  quantizer: Index;
+  /** The direct map as read; {@link readIvfLists} checks it against the lists and loads it. */
+  directMap: DirectMapRecord;
+  /** The legacy layouts' list ids (read between the quantizer and the direct map). */
+  legacyIds?: BigInt64Array[];
+}
+
+/**
+ * Reads the IVF header (the index header, nlist, nprobe, the quantizer, [legacy: the lists' ids,]
+ * the direct map) and checks it; nothing nlist-sized is allocated before nlist has been checked.
+ * The caller owns the returned quantizer (wrap what follows in disposeOnError(h.quantizer, ...)).
+ * For the readers of every IndexIVF class ("IwFl" here; IVFPQ, IVFSQ, ... alike).
+ * @param typeName the class being read, for messages
+ * @param legacy true for the pre-1.5 layouts ("IvFl", "IvFL", "IvPQ", ...) that store ids here
+ */
+export function readIvfHeader(r: IOReader, ctx: ReadContext, typeName: string, legacy = false): IvfHeader {
+  const header = readIndexHeader(r);
+  const metric = supportedMetric(r, header, typeName);
+  const { d, ntotal } = header;
+  const nlistAt = r.offset;
+  const nlist = r.readSize('nlist');
+  if (nlist < 1 || nlist > MAX_NLIST) throw r.error(`invalid nlist = ${nlist} (expected 1 .. ${MAX_NLIST})`, nlistAt);
+  const nprobeAt = r.offset;
+  const nprobe = r.readSize('nprobe');
+  if (nprobe < 1) throw r.error('invalid nprobe = 0 (expected >= 1)', nprobeAt);
+  const quantizerAt = r.offset;
+  const quantizer = readIndexAt(r, ctx);
+  return disposeOnError(quantizer, () => {
+    if (!(quantizer instanceof IndexFlat)) {
+      throw r.error(`${typeName} with a ${quantizer.typeName} quantizer is not supported: simdex reads IVF indexes whose coarse quantizer is an IndexFlat`, quantizerAt);
+    }
+    if (quantizer.d !== d) throw r.error(`the quantizer has d = ${quantizer.d}, but the IVF index has d = ${d}`, quantizerAt);
+    if (header.isTrained && quantizer.ntotal !== nlist) {
+      throw r.error(`the quantizer of a trained IVF index holds ${quantizer.ntotal} centroids, expected nlist = ${nlist}`, quantizerAt);
+    }
+    const legacyIds = legacy ? readLegacyIds(r, nlist, ntotal) : undefined;
+    const directMap = readDirectMap(r, ntotal);
+    return { header, metric, nlist, nprobe, quantizer, directMap, ...(legacyIds !== undefined ? { legacyIds } : {}) };
+  });
+}
+
+/**
+ * Completes `index`, built by the caller from `h` (and the fields its class reads after the header):
+ * sets nprobe, is_trained and ntotal, reads the inverted lists with `readLists` (by default
+ * {@link readInvertedLists}), and loads the direct map. On failure the index's lists are released
+ * (not the quantizer: the caller's disposeOnError around the header does that).
+ */
+export function readIvfLists(r: IOReader, index: IndexIVF, h: IvfHeader, ctx: ReadContext, readLists?: () => InvertedLists): void {
+  const ownFields = index.ownFields;
+  index.ownFields = false;
+  disposeOnError(index, () => {
+    index.nprobe = h.nprobe;
+    index.isTrained = h.header.isTrained;
+    index.ntotal = h.header.ntotal;
+    index.invlists =
+      readLists?.() ??
+      readInvertedLists(r, { nlist: h.nlist, codeSize: index.codeSize, ntotal: h.header.ntotal, flags: ctx.flags, maxSegmentBytes: ctx.invlists.maxSegmentBytes });
+    loadDirectMap(r, h.directMap, index.invlists, index.directMap);
+  });
+  index.ownFields = ownFields;
+}
+
+/** "IwFl" IndexIVFFlat, and the legacy "IvFl" / "IvFL" (see the module doc). */
+function readIndexIVFFlat(r: IOReader, fourcc: string, ctx: ReadContext): Index {
+  const h = readIvfHeader(r, ctx, 'IndexIVFFlat', fourcc !== 'IwFl');
+  return disposeOnError(h.quantizer, () => {
+    const index = new IndexIVFFlat(h.quantizer, h.header.d, h.nlist, h.metric);
+    const legacyIds = h.legacyIds;
+    readIvfLists(r, index, h, ctx, legacyIds === undefined ? undefined : () => readLegacyCodes(r, fourcc, h.header.d, legacyIds, ctx));
+    return index;
+  });
+}
+
+/** The legacy layouts' ids: nlist vectors of int64, whose sizes must add up to ntotal. */
+function readLegacyIds(r: IOReader, nlist: number, ntotal: number): BigInt64Array[] {
+  if (nlist * 8 > r.remaining) throw r.error(`nlist = ${nlist} lists of ids need at least ${nlist * 8} bytes, ${r.remaining} remain`);
+  const ids: BigInt64Array[] = [];
+  let total = 0;
+  for (let l = 0; l < nlist; l++) {
+    ids.push(r.readBigInt64Vector(`list ${l} ids`));
+    total += ids[l]!.length;
+  }
+  if (total !== ntotal) throw r.error(`the lists hold ${total} ids, but the IVF index has ntotal = ${ntotal}`);
+  return ids;
+}
+
+/** The legacy layouts' codes, after the direct map: one vector per list, of floats ("IvFl") or bytes ("IvFL"). */
+function readLegacyCodes(r: IOReader, fourcc: string, d: number, ids: BigInt64Array[], ctx: ReadContext): ArrayInvertedLists {
+  const nlist = ids.length;
+  const codeSize = 4 * d;
+  const itemBytes = fourcc === 'IvFl' ? 4 : 1;
+  const lists = new ArrayInvertedLists(nlist, codeSize, { maxSegmentBytes: ctx.invlists.maxSegmentBytes });
+  try {
+    lists.prepareAdd(Uint32Array.from(ids, (v) => v.length));
+    for (let l = 0; l < nlist; l++) {
+      const at = r.offset;
+      const count = r.readVectorHeader(itemBytes, `list ${l} codes`);
+      const n = ids[l]!.length;
+      if (count * itemBytes !== n * codeSize) {
+        throw r.error(`list ${l} holds ${count * itemBytes} bytes of codes for ${n} ids, expected ${n}*${codeSize}`, at);
+      }
+      lists.addEntriesWith(l, n, (codes, out) => {
+        r.readInto(codes, `list ${l} codes`);
+        out.set(ids[l]!);
+      });
+    }
+  } catch (e) {
+    lists.reset();
+    throw e;
+  }
+  return lists;
+}
+
 /** Runs `body`; if it throws, releases `index` (the memory of a half-read index) and rethrows. */
-function disposeOnError<T>(index: Index, body: () => T): T {
+export function disposeOnError<T>(index: Index, body: () => T): T {
   try {
     return body();
   } catch (e) {
@@ -243,6 +402,9 @@ export const INDEX_READERS: ReadonlyMap<string, IndexBodyReader> = new Map<strin
   ['IxFl', readIndexFlat],
   ['IxMp', readIndexIDMap],
   ['IxM2', readIndexIDMap],
+  ['IwFl', readIndexIVFFlat],
+  ['IvFl', readIndexIVFFlat],
+  ['IvFL', readIndexIVFFlat],
 ]);
 
 // ---------------------------------------------------------------------------------------------------
@@ -272,9 +434,10 @@ export function readIndexAt(r: IOReader, ctx: ReadContext): Index {
  * Reads an index written by Faiss's `write_index` (or by {@link writeIndex}).
  * @param source a file path, the file's bytes (a Uint8Array, not copied), or an IOReader positioned
  *   at the index (left open, after the index).
- * @param flags Faiss's io_flags (IO_FLAG_MMAP, IO_FLAG_READ_ONLY, ...): accepted, with no effect on
- *   the index types read so far (flat indexes and IndexIDMap are always read into memory).
- * @returns the index: IndexFlatL2, IndexFlatIP, IndexFlat, IndexIDMap or IndexIDMap2.
+ * @param flags Faiss's io_flags: IO_FLAG_SKIP_IVF_DATA reads IVF indexes without their list data
+ *   (see it); IO_FLAG_MMAP, IO_FLAG_READ_ONLY and IO_FLAG_ONDISK_SAME_DIR are accepted, and the
+ *   index is read into memory all the same.
+ * @returns the index: IndexFlatL2, IndexFlatIP, IndexFlat, IndexIDMap, IndexIDMap2 or IndexIVFFlat.
  * @throws FormatError (file name, byte offset, fourcc) for a truncated, corrupt or unsupported file;
  *   Node's error (code 'ENOENT', ...) when the file cannot be opened; InvalidArgumentError for bad arguments.
  */
@@ -313,6 +476,6 @@ function makeContext(flags: number, options: ReadIndexOptions): ReadContext {
   if (!Number.isInteger(chunkBytes) || chunkBytes < 1) {
     throw new InvalidArgumentError('chunkBytes', `must be a positive integer, got ${String(options.chunkBytes)}`);
   }
-  return { flags, chunkBytes, flat: options.flat ?? {}, depth: 1 };
+  return { flags, chunkBytes, flat: options.flat ?? {}, invlists: options.invlists ?? {}, depth: 1 };
 }
 

@@ -11,15 +11,24 @@
  * - IndexFlat and subclasses: "IxFI" for inner product, "IxF2" for L2 (chosen by metric, as Faiss
  *   does), the header, size_t ntotal*d, then the vectors, fetched in chunks (64 MiB) with reconstructN.
  * - IndexIDMap / IndexIDMap2: "IxMp" / "IxM2", the header, the sub-index, size_t ntotal, the int64 ids.
+ * - IndexIVFFlat: "IwFl", the header, size_t nlist, size_t nprobe, the quantizer, the direct map, then
+ *   the inverted lists ("ilar" with "full" or "sprs" sizes as Faiss 1.7.3 chooses, or "il00" for lists
+ *   that were not loaded); see io/faiss/invlists. List data are written from views of the lists'
+ *   memory, without copies.
  *
  * File size of a flat index: 45 + 4*d*ntotal bytes; of an IndexIDMap(2) around it: 37 + that + 8 + 8*ntotal.
+ * Of an IndexIVFFlat with an IndexFlat quantizer, no direct map, "ilar" lists: 4 + 33 + 16 + (45 +
+ * 4*d*nlist) + 9 + 32 + (8*nlist for "full" | 16*(non-empty lists) for "sprs") + (4*d + 8)*ntotal.
  */
 import { Index } from '../../Index.js';
 import { InvalidArgumentError, InvalidTypeError, NotSupportedError } from '../../errors.js';
 import { MetricType } from '../../MetricType.js';
 import { IndexFlat } from '../../indexes/IndexFlat.js';
 import { IndexIDMap, IndexIDMap2 } from '../../indexes/IndexIDMap.js';
+import { IndexIVF } from '../../indexes/ivf/IndexIVF.js';
+import { IndexIVFFlat } from '../../indexes/ivf/IndexIVFFlat.js';
 import { fourcc } from './fourcc.js';
+import { directMapBytes, invertedListsBytes, writeDirectMap, writeInvertedLists } from './invlists.js';
 import { BytesIOWriter, FileIOWriter, IOWriter } from './IOWriter.js';
 
 /** Default bytes per chunk when writing vectors: 64 MiB. */
@@ -103,8 +112,38 @@ const idMapRow: IndexWriterRow = {
   children: (index) => [(index as IndexIDMap).index],
 };
 
+/**
+ * Writes the IVF header (Faiss's write_ivf_header): the index header, nlist, nprobe, the quantizer,
+ * the direct map. For every IndexIVF subclass; the subclass's fields and the lists follow.
+ */
+export function writeIvfHeader(w: IOWriter, index: IndexIVF, ctx: WriteContext): void {
+  writeIndexHeader(w, index);
+  w.writeU64(index.nlist);
+  w.writeU64(index.nprobe);
+  writeIndexTo(w, index.quantizer, ctx);
+  writeDirectMap(w, index.directMap);
+}
+
+/** Bytes of writeIvfHeader's output. */
+export function ivfHeaderBytes(index: IndexIVF, sizeOf: (sub: Index) => number): number {
+  return headerBytes(index.metricType) + 16 + sizeOf(index.quantizer) + directMapBytes(index.directMap);
+}
+
+const ivfFlatRow: IndexWriterRow = {
+  type: 'IndexIVFFlat',
+  matches: (index) => index instanceof IndexIVFFlat,
+  fourcc: () => 'IwFl',
+  write(w, index, ctx) {
+    const ivf = index as IndexIVFFlat;
+    writeIvfHeader(w, ivf, ctx);
+    writeInvertedLists(w, ivf.invlists);
+  },
+  bodyBytes: (index, sizeOf) => ivfHeaderBytes(index as IndexIVF, sizeOf) + invertedListsBytes((index as IndexIVF).invlists),
+  children: (index) => [(index as IndexIVF).quantizer],
+};
+
 /** How each index class is written, most specific first. */
-export const INDEX_WRITERS: readonly IndexWriterRow[] = [idMapRow, flatRow];
+export const INDEX_WRITERS: readonly IndexWriterRow[] = [idMapRow, ivfFlatRow, flatRow];
 
 /** The row that writes `index`; a NotSupportedError naming the writable types when there is none. */
 export function writerFor(index: Index): IndexWriterRow {
