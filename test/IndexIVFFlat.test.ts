@@ -250,3 +250,18 @@ test('IndexIVFFlat: batches searched list by list equal the query-by-query scan 
     setNumThreads(saved);
   }
 });
+
+test('IndexIVFFlat: makeDirectMap before add keeps working (ids reach the map list by list)', () => {
+  const d = 8;
+  const x = blobs(2000, d, 20, 30);
+  const index = newIVF(d, 16);
+  index.train(x);
+  index.makeDirectMap();
+  index.add(x.subarray(0, 1000 * d));
+  index.add(x.subarray(1000 * d));
+  assert.deepEqual(index.reconstruct(1500), x.slice(1500 * d, 1501 * d));
+  // non-sequential ids are refused before anything changes
+  assert.throws(() => index.addWithIds(x.subarray(0, 2 * d), BigInt64Array.from([7n, 8n])), NotSupportedError);
+  assert.equal(index.ntotal, 2000);
+  assert.equal(index.invlists.computeNtotal(), 2000);
+});

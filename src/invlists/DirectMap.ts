@@ -45,14 +45,26 @@ export class DirectMap {
     }
   }
 
-  /** Records entries just added to list l at offsets offset.. (ids as given). */
+  /**
+   * Checks, before anything is written, that n vectors with these ids (undefined: sequential from
+   * ntotal) can be recorded: an Array map needs the ids ntotal .. ntotal+n-1.
+   */
+  checkAdd(ntotal: number, n: number, ids: BigInt64Array | undefined): void {
+    if (this.type !== DirectMapType.Array || ids === undefined) return;
+    for (let i = 0; i < n; i++) {
+      if (ids[i] !== BigInt(ntotal + i)) {
+        throw new NotSupportedError('DirectMap of type Array', `adding id ${ids[i]} at position ${ntotal + i} (the ids must be sequential)`, 'use DirectMapType.Hashtable');
+      }
+    }
+  }
+
+  /** Records entries just added to list l at offsets offset.. (ids as given, in any order). */
   added(list: number, offset: number, ids: BigInt64Array): void {
     if (this.type === DirectMapType.Array) {
       for (let i = 0; i < ids.length; i++) {
-        if (ids[i] !== BigInt(this.array.length)) {
-          throw new NotSupportedError('DirectMap of type Array', 'adding non-sequential ids', 'use DirectMapType.Hashtable');
-        }
-        this.array.push(pack(list, offset + i));
+        const id = Number(ids[i]!);
+        while (this.array.length <= id) this.array.push(-1);
+        this.array[id] = pack(list, offset + i);
       }
     } else if (this.type === DirectMapType.Hashtable) {
       for (let i = 0; i < ids.length; i++) this.hashtable.set(ids[i]!, pack(list, offset + i));

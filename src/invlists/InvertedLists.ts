@@ -46,6 +46,11 @@ export abstract class InvertedLists {
     void sizes;
   }
 
+  /** Throws when the lists hold no data (read without them) and `operation` needs it. */
+  assertData(operation: string): void {
+    void operation;
+  }
+
   getSingleId(listNo: number, offset: number): bigint {
     return this.getIds(listNo)[offset]!;
   }

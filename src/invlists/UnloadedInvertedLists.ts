@@ -41,6 +41,10 @@ export class UnloadedInvertedLists extends InvertedLists {
     return this.sizes[listNo] ?? 0;
   }
 
+  override assertData(operation: string): void {
+    throw this.unsupported(operation);
+  }
+
   getCodes(listNo: number): Uint8Array {
     void listNo;
     throw this.unsupported('reading list codes');

@@ -138,6 +138,7 @@ export abstract class IndexIVF extends Index {
     const n = checkVectors(x, this.d);
     if (xids !== undefined) checkIds(xids, n);
     if (!this.isTrained) throw new NotTrainedError(this.typeName, 'add');
+    this.directMap.checkAdd(this.ntotal, n, xids);
     if (n === 0) return;
     const block = 65536;
     for (let i0 = 0; i0 < n; i0 += block) {
@@ -405,6 +406,7 @@ export abstract class IndexIVF extends Index {
     if (this.directMap.type === DirectMapType.Array) {
       throw new NotSupportedError(`${this.typeName} with a direct map of type Array`, 'removeIds', 'use setDirectMapType(DirectMapType.Hashtable)');
     }
+    this.invlists.assertData('removing');
     const sel = toIDSelector(selector);
     const cs = this.codeSize;
     let removed = 0;
