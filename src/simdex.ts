@@ -25,3 +25,9 @@ export { IndexIVFFlat } from './indexes/ivf/IndexIVFFlat.js';
 export { InvertedLists, type ListTable } from './invlists/InvertedLists.js';
 export { ArrayInvertedLists } from './invlists/ArrayInvertedLists.js';
 export { DirectMap, DirectMapType } from './invlists/DirectMap.js';
+export {
+  ScalarQuantizer, QuantizerType, RangeStat, quantizerTypeName, encodeFp16, decodeFp16,
+} from './quantizers/ScalarQuantizer.js';
+export { IndexScalarQuantizer, type IndexScalarQuantizerOptions } from './indexes/IndexScalarQuantizer.js';
+export { IndexIVFScalarQuantizer } from './indexes/ivf/IndexIVFScalarQuantizer.js';
+export { CodeStore } from './storage/CodeStore.js';

@@ -30,6 +30,13 @@ export interface WasmKernels {
   knn_batch(metric: number, Q: number, nq: number, y: number, d: number, ny: number, k: number, hd: number, hi: number, idBase: bigint, ids: number, tmp: number, yblock: number): void;
   knn_batch_tmp_bytes(nq: number, d: number, yblock: number): number;
   range_1q(metric: number, q: number, y: number, d: number, ny: number, radius: number, outIdx: number, outDis: number, tmp: number): number;
+  // scalar quantizer (assembly/sq.ts)
+  sq_code_size(qtype: number, d: number): number;
+  sq_tables_bytes(d: number): number;
+  sq_set_query(metric: number, q: number, c: number, hasC: number, tab: number, d: number): number;
+  sq_distances(qtype: number, metric: number, tab: number, d: number, codes: number, n: number, out: number, dis0: number): void;
+  sq_knn(qtype: number, metric: number, tab: number, d: number, codes: number, n: number, k: number, hd: number, hi: number, ids: number, useIds: number, idBase: bigint, dis0: number, tmp: number): void;
+  sq_decode(qtype: number, tab: number, d: number, codes: number, n: number, out: number): void;
 }
 
 function decodeBase64(s: string): Uint8Array<ArrayBuffer> {

@@ -10,9 +10,10 @@
 import { kernelsFor, type WasmKernels } from '../kernels/wasm.js';
 import type { ListTable } from '../invlists/InvertedLists.js';
 import { SLOT_BYTES, Segment } from '../storage/Segment.js';
+import { sqIvfScan, sqIvfSetup, type SqScanArgs } from './sqScan.js';
 
 /** How an encoder's lists are scanned: the name of a scanner in SCANNERS. */
-export type ScannerName = 'flat';
+export type ScannerName = 'flat' | 'sq';
 
 export interface IvfSearchTask {
   metric: number; // 1 = L2, 0 = inner product
@@ -33,13 +34,27 @@ export interface IvfSearchTask {
   labels: BigInt64Array;
   /** When set, the range given to a thread is over probes, and results go to part `part`. */
   splitProbes?: { parts: number; nq: number };
+  /** The 'sq' scanner's quantizer (IndexIVFScalarQuantizer). */
+  sq?: SqScanArgs;
 }
 
-type Scanner = (kern: WasmKernels, t: IvfSearchTask, q: number, codes: number, ids: number, n: number, hd: number, hi: number, tmp: number) => void;
+type Scanner = (kern: WasmKernels, t: IvfSearchTask, q: number, codes: number, ids: number, n: number, hd: number, hi: number, tmp: number, listNo: number, ext: number, mem: WebAssembly.Memory) => void;
+/**
+ * Optional per-scanner setup, run when a query starts on a memory (its first list, or a list in
+ * another segment) after the query is copied to q: puts the encoder's tables into the scratch at
+ * `ext` (after the scan's tmp area; scanners get `ext`, the list number and the memory as extra
+ * arguments).
+ */
+type ScannerSetup = (mem: WebAssembly.Memory, t: IvfSearchTask, q: number, ext: number) => void;
 
 /** The per-list scanners of each encoder (one row per code type). */
 const SCANNERS: Record<ScannerName, Scanner> = {
   flat: (kern, t, q, codes, ids, n, hd, hi, tmp) => kern.knn_1q_ids(t.metric, q, codes, t.d, n, t.k, hd, hi, ids, tmp),
+  sq: sqIvfScan,
+};
+
+const SCANNER_SETUP: Partial<Record<ScannerName, ScannerSetup>> = {
+  sq: sqIvfSetup,
 };
 
 const align = (v: number, a: number): number => Math.ceil(v / a) * a;
@@ -49,6 +64,7 @@ export function ivfSearchRange(task: IvfSearchTask, lo: number, hi: number, slot
   const { d, k, nprobe, metric, coarse, maxCodes } = task;
   const { memories, table } = task.lists;
   const scan = SCANNERS[task.scanner];
+  const setup = SCANNER_SETUP[task.scanner];
   const isMax = metric === 1 ? 1 : 0;
   const base = Segment.slotOffset(slot);
   const Qp = base;
@@ -56,6 +72,7 @@ export function ivfSearchRange(task: IvfSearchTask, lo: number, hi: number, slot
   const HIp = align(HDp + k * 4, 16);
   const TMPp = align(HIp + k * 8, 16);
   if (TMPp + 1024 > base + SLOT_BYTES) throw new RangeError(`IVF search: k = ${k} and d = ${d} do not fit a scratch slot`);
+  const EXTp = TMPp + 1024;
   const split = task.splitProbes;
   const q0 = split ? 0 : lo;
   const q1 = split ? split.nq : hi;
@@ -82,8 +99,9 @@ export function ivfSearchRange(task: IvfSearchTask, lo: number, hi: number, slot
         if (cur < 0) kernelsFor(mem).heap_heapify(isMax, 1, k, HDp, HIp);
         else new Uint8Array(buf, HDp, TMPp - HDp).set(new Uint8Array(memories[cur]!.buffer, HDp, TMPp - HDp));
         cur = seg;
+        setup?.(mem, task, Qp, EXTp);
       }
-      scan(kernelsFor(mem), task, Qp, table[l * 4 + 1]!, table[l * 4 + 2]!, n, HDp, HIp, TMPp);
+      scan(kernelsFor(mem), task, Qp, table[l * 4 + 1]!, table[l * 4 + 2]!, n, HDp, HIp, TMPp, l, EXTp, mem);
       scanned += n;
     }
     const o = outBase + i * k;

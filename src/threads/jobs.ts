@@ -8,6 +8,7 @@
 import { knnRange, type KnnTask } from '../search/exhaustive.js';
 import { ivfSearchRange, type IvfSearchTask } from '../search/ivfScan.js';
 import { ivfSearchByListRange, type IvfByListTask } from '../search/ivfScanByList.js';
+import { sqKnnRange, type SqKnnTask } from '../search/sqScan.js';
 
 export type JobFn = (args: unknown, lo: number, hi: number, slot: number) => void;
 
@@ -15,6 +16,7 @@ export const jobs: Record<string, JobFn> = {
   'flat.knn': (args, lo, hi, slot) => knnRange(args as KnnTask, lo, hi, slot),
   'ivf.search': (args, lo, hi, slot) => ivfSearchRange(args as IvfSearchTask, lo, hi, slot),
   'ivf.searchByList': (args, lo, hi, slot) => ivfSearchByListRange(args as IvfByListTask, lo, hi, slot),
+  'sq.knn': (args, lo, hi, slot) => sqKnnRange(args as SqKnnTask, lo, hi, slot),
 };
 
 /** Registers a job (index modules add theirs at load time; workers load the same modules). */

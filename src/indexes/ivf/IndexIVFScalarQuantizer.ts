@@ -1,0 +1,118 @@
+/**
+ * @module IndexIVFScalarQuantizer
+ * Faiss's IndexIVFScalarQuantizer: IVF whose lists hold scalar-quantized codes (codeSize bytes per
+ * vector, plus its 8-byte id). As in Faiss, by default (`byResidual`, Faiss's encode_residual = true,
+ * also what index_factory's `IVF1024,SQ8` builds) the quantizer encodes the residual of each vector
+ * to its list's centroid, and is trained on the residuals of (at most 100000 of) the training vectors.
+ * Lists are scanned in place by the SQ kernels (search/sqScan, the 'sq' scanner of search/ivfScan):
+ * L2 against the query's residual to the list's centroid, inner product as <q, c> + <q, residual>.
+ */
+import type { Index } from '../../Index.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { MetricType } from '../../MetricType.js';
+import { QuantizerType, ScalarQuantizer } from '../../quantizers/ScalarQuantizer.js';
+import type { IvfSearchTask, ScannerName } from '../../search/ivfScan.js';
+import { IndexIVF } from './IndexIVF.js';
+
+export class IndexIVFScalarQuantizer extends IndexIVF {
+  /** The quantizer of the codes (of residuals when byResidual). */
+  readonly sq: ScalarQuantizer;
+  /** Whether codes are of residuals to the list's centroid (Faiss's by_residual; set before training). */
+  byResidual: boolean;
+  private centroidCache: { ntotal: number; centroids: Float32Array } | undefined;
+
+  constructor(
+    quantizer: Index,
+    d: number,
+    nlist: number,
+    qtype: QuantizerType = QuantizerType.QT_8bit,
+    metric: MetricType = MetricType.L2,
+    encodeResidual = true,
+  ) {
+    const sq = new ScalarQuantizer(d, qtype);
+    super(quantizer, d, nlist, sq.codeSize, metric);
+    this.sq = sq;
+    this.byResidual = encodeResidual;
+    // as Faiss: the scalar quantizer is trained by train(), even when the coarse quantizer is
+    this.isTrained = false;
+  }
+
+  protected get scannerName(): ScannerName {
+    return 'sq';
+  }
+
+  protected override trainEncoder(x: Float32Array): void {
+    this.centroidCache = undefined;
+    this.sq.trainResidual(x, this.byResidual ? (xs) => this.residuals(xs, this.assignLists(xs)) : undefined);
+  }
+
+  protected encodeVectors(x: Float32Array, listNos: Int32Array): Uint8Array {
+    const d = this.d;
+    const n = listNos.length;
+    const cs = this.codeSize;
+    const codes = new Uint8Array(n * cs);
+    if (!this.byResidual) {
+      for (let i = 0; i < n; i++) if (listNos[i]! >= 0) this.sq.encodeVector(x, i * d, codes, i * cs);
+      return codes;
+    }
+    const c = this.centroids();
+    const r = new Float32Array(d);
+    for (let i = 0; i < n; i++) {
+      const l = listNos[i]!;
+      if (l < 0) continue;
+      for (let j = 0; j < d; j++) r[j] = x[i * d + j]! - c[l * d + j]!;
+      this.sq.encodeVector(r, 0, codes, i * cs);
+    }
+    return codes;
+  }
+
+  protected decodeVector(code: Uint8Array, listNo: number, out: Float32Array): void {
+    this.sq.decodeVector(code, 0, out, 0);
+    if (this.byResidual) {
+      const c = this.centroids();
+      const d = this.d;
+      for (let j = 0; j < d; j++) out[j] = out[j]! + c[listNo * d + j]!;
+    }
+  }
+
+  protected override scanArgs(): Partial<IvfSearchTask> {
+    return {
+      sq: {
+        qtype: this.sq.qtype,
+        tables: this.sq.kernelTables(),
+        byResidual: this.byResidual,
+        centroids: this.byResidual ? this.centroids() : undefined,
+      },
+    };
+  }
+
+  protected override checkCompatibleEncoder(other: IndexIVF): void {
+    const o = other as IndexIVFScalarQuantizer;
+    if (o.byResidual !== this.byResidual || !o.sq.equals(this.sq)) {
+      throw new InvalidArgumentError('other', 'has a different scalar quantizer (type, trained ranges or byResidual): merge needs indexes trained together');
+    }
+  }
+
+  /** x_i - centroid(list_i) for each vector (Faiss's compute_residual_n), n*d floats. */
+  private residuals(x: Float32Array, lists: Int32Array): Float32Array {
+    const d = this.d;
+    const c = this.centroids();
+    const out = new Float32Array(x.length);
+    for (let i = 0; i < lists.length; i++) {
+      const l = lists[i]!;
+      for (let j = 0; j < d; j++) out[i * d + j] = x[i * d + j]! - (l >= 0 ? c[l * d + j]! : 0);
+    }
+    return out;
+  }
+
+  /** The coarse centroids (nlist*d floats over a SharedArrayBuffer, for the workers), cached until the next train(). */
+  private centroids(): Float32Array {
+    const q = this.quantizer;
+    if (this.centroidCache && this.centroidCache.ntotal === q.ntotal) return this.centroidCache.centroids;
+    const c = q.reconstructN(0, q.ntotal);
+    const centroids = new Float32Array(new SharedArrayBuffer(c.byteLength));
+    centroids.set(c);
+    this.centroidCache = { ntotal: q.ntotal, centroids };
+    return centroids;
+  }
+}
