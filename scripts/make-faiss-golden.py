@@ -13,6 +13,11 @@ each file is.
 IVF files (manifest.json's "ivf" section, see make_ivf_golden below): IndexIVFFlat written by Faiss
 with its list sizes, nprobe, direct map type, Faiss's search results at nprobe = 1 and nprobe = nlist
 (<name>.nprobe<p>.labels.npy / .distances.npy) and Faiss's reconstruct_n(0, ntotal) output.
+
+SQ files (manifest.json's "sq" section, see make_sq_golden): IndexScalarQuantizer ("IxSQ") and
+IndexIVFScalarQuantizer ("IwSq") with their quantizer's fields, codes, search results, reconstruct_n.
+`--only=sq` skips the IVF section (its files and manifest entries stay as they are); the small flat
+files at the top are written again, with the same bytes.
 """
 import json
 import os
@@ -310,7 +315,164 @@ def make_ivf_golden():
     return {'seed': IVF_SEED, 'k': IVF_K, 'nq': IVF_NQ, 'indexes': entries}
 
 
-manifest['ivf'] = make_ivf_golden()
+# ---------------------------------------------------------------------------------------------------
+# IndexScalarQuantizer ("IxSQ") and IndexIVFScalarQuantizer ("IwSq" with "ilar" inverted lists)
+# ---------------------------------------------------------------------------------------------------
+
+SQ_SEED = 4242
+SQ_K = 10
+SQ_NQ = 8
+
+
+def make_sq_golden():
+    """The "sq" section: SQ files, the vectors they hold, Faiss's codes, search results, reconstruct_n.
+
+    Per entry: <name>.faiss; <name>.codes.npy (uint8, ntotal x code_size: the codes as stored, for IVF
+    in list order) and for IVF <name>.list_ids.npy (int64, the ids in list order); search results
+    (<name>.labels.npy / .distances.npy for flat, <name>.nprobe<p>.* at nprobe 1 and nlist for IVF);
+    <name>.reconstruct.npy (reconstruct_n(0, ntotal), float32).
+    """
+    faiss.omp_set_num_threads(1)
+    rng = np.random.default_rng(SQ_SEED)
+
+    def skewed(n, d):
+        # a different scale and offset per dimension: per-dimension ranges matter
+        scale = 0.2 + 3 * rng.random(d)
+        shift = 4 * rng.random(d) - 2
+        return (shift + scale * rng.standard_normal((n, d))).astype('float32')
+
+    base16 = skewed(120, 16)
+    queries16 = skewed(SQ_NQ, 16)
+    base13 = skewed(120, 13)
+    queries13 = skewed(SQ_NQ, 13)
+    direct16 = rng.integers(0, 256, (40, 16)).astype('float32')  # QT_8bit_direct encodes bytes
+    centres = 3 * rng.standard_normal((10, 16))
+    ivf_train = clustered(rng, 640, 16, centres, 1.0)  # >= 39 * nlist: k-means without a warning
+    ivf_base = clustered(rng, 200, 16, centres, 1.0)
+    ivf_queries = clustered(rng, SQ_NQ, 16, centres, 1.0)
+    # Byte-valued queries for QT_8bit_direct: with d % 16 == 0, Faiss 1.7.3 converts the query to
+    # uint8 (DistanceComputerByte: tmp[i] = int(x[i])) and computes integer distances; for bytes that
+    # is the exact distance.
+    direct_queries16 = rng.integers(0, 256, (SQ_NQ, 16)).astype('float32')
+    arrays = {
+        'sq_base16.npy': base16, 'sq_queries16.npy': queries16,
+        'sq_base13.npy': base13, 'sq_queries13.npy': queries13, 'sq_direct16.npy': direct16, 'sq_direct_queries16.npy': direct_queries16,
+        'sq_ivf_base.npy': ivf_base, 'sq_ivf_queries.npy': ivf_queries,
+    }
+    for name, a in arrays.items():
+        np.save(os.path.join(out, name), a)
+    SQ = faiss.ScalarQuantizer
+    qt_names = {SQ.QT_8bit: 'QT_8bit', SQ.QT_4bit: 'QT_4bit', SQ.QT_8bit_uniform: 'QT_8bit_uniform',
+                SQ.QT_4bit_uniform: 'QT_4bit_uniform', SQ.QT_fp16: 'QT_fp16', SQ.QT_8bit_direct: 'QT_8bit_direct',
+                SQ.QT_6bit: 'QT_6bit'}
+
+    def flat(d, qtype, x, metric=faiss.METRIC_L2, rangestat=None, arg=0.0, train=True):
+        index = faiss.IndexScalarQuantizer(d, qtype, metric)
+        if rangestat is not None:
+            index.sq.rangestat = rangestat
+            index.sq.rangestat_arg = arg
+        if train:
+            index.train(x)
+            index.add(x)
+        return index
+
+    def ivf(desc, x, metric=faiss.METRIC_L2, by_residual=None, nprobe=1):
+        index = faiss.index_factory(16, desc, metric)
+        if by_residual is not None:
+            faiss.downcast_index(index).by_residual = by_residual
+        index.train(ivf_train)
+        index.add(x)
+        index.nprobe = nprobe
+        return index
+
+    cases = [
+        # name, index, base (as added), queries file
+        ('SQ8', flat(16, SQ.QT_8bit, base16), base16, 'sq_queries16.npy'),
+        ('SQ4', flat(13, SQ.QT_4bit, base13), base13, 'sq_queries13.npy'),
+        ('SQ6', flat(13, SQ.QT_6bit, base13), base13, 'sq_queries13.npy'),
+        ('SQfp16', flat(16, SQ.QT_fp16, base16), base16, 'sq_queries16.npy'),
+        ('SQ8_IP', flat(16, SQ.QT_8bit, base16, faiss.METRIC_INNER_PRODUCT), base16, 'sq_queries16.npy'),
+        ('SQ4_uniform_meanstd', flat(16, SQ.QT_4bit_uniform, base16[:40], rangestat=SQ.RS_meanstd, arg=2.5), base16[:40], 'sq_queries16.npy'),
+        ('SQ8_direct', flat(16, SQ.QT_8bit_direct, direct16), direct16, 'sq_direct_queries16.npy'),
+        ('SQ8_untrained', flat(16, SQ.QT_8bit, None, train=False), base16[:0], None),
+        ('IVF16_SQ8', ivf('IVF16,SQ8', ivf_base), ivf_base, 'sq_ivf_queries.npy'),
+        ('IVF16_SQ4_nores', ivf('IVF16,SQ4', ivf_base, by_residual=False, nprobe=4), ivf_base, 'sq_ivf_queries.npy'),
+        ('IVF16_SQfp16_IP', ivf('IVF16,SQfp16', ivf_base, faiss.METRIC_INNER_PRODUCT, nprobe=2), ivf_base, 'sq_ivf_queries.npy'),
+    ]
+    entries = []
+    for name, index, added, queries in cases:
+        file = name + '.faiss'
+        path = os.path.join(out, file)
+        faiss.write_index(index, path)
+        index = faiss.downcast_index(index)
+        is_ivf = isinstance(index, faiss.IndexIVF)
+        sq = index.sq
+        entry = {
+            'name': name,
+            'file': file,
+            'type': type(index).__name__,
+            'fourccs': ['IwSq', 'IxFI' if index.metric_type == 0 else 'IxF2'] if is_ivf else ['IxSQ'],
+            'd': index.d,
+            'ntotal': int(index.ntotal),
+            'metric_type': int(index.metric_type),
+            'is_trained': bool(index.is_trained),
+            'qtype': int(sq.qtype),
+            'qtype_name': qt_names[sq.qtype],
+            'rangestat': int(sq.rangestat),
+            'rangestat_arg': float(sq.rangestat_arg),
+            'code_size': int(sq.code_size),
+            'trained': [float(v) for v in faiss.vector_to_array(sq.trained)],
+            'bytes': os.path.getsize(path),
+        }
+        if is_ivf:
+            entry.update({'nlist': int(index.nlist), 'nprobe': int(index.nprobe), 'by_residual': bool(index.by_residual)})
+            sizes = [int(index.invlists.list_size(l)) for l in range(index.nlist)]
+            entry['list_sizes'] = sizes
+            codes = [faiss.rev_swig_ptr(index.invlists.get_codes(l), sizes[l] * index.code_size).copy() for l in range(index.nlist) if sizes[l]]
+            ids = [faiss.rev_swig_ptr(index.invlists.get_ids(l), sizes[l]).copy() for l in range(index.nlist) if sizes[l]]
+            codes = np.concatenate(codes).reshape(-1, index.code_size)
+            np.save(os.path.join(out, name + '.list_ids.npy'), np.concatenate(ids).astype('int64'))
+            entry['list_ids'] = name + '.list_ids.npy'
+        else:
+            codes = faiss.vector_to_array(index.codes).reshape(-1, index.code_size)
+            if index.ntotal > 0:
+                assert np.array_equal(codes, index.sa_encode(added)), name
+        np.save(os.path.join(out, name + '.codes.npy'), codes.astype('uint8'))
+        entry['codes'] = name + '.codes.npy'
+        if index.ntotal > 0:
+            rec = index.reconstruct_n(0, index.ntotal)
+            entry['reconstruct'] = name + '.reconstruct.npy'
+            np.save(os.path.join(out, entry['reconstruct']), rec.astype('float32'))
+        if queries is not None:
+            entry['queries'] = queries
+            q = np.load(os.path.join(out, queries))
+            if is_ivf:
+                entry['search'] = []
+                for nprobe in sorted({1, int(index.nlist)}):
+                    index.nprobe = nprobe
+                    distances, labels = index.search(q, SQ_K)
+                    stem = '%s.nprobe%d' % (name, nprobe)
+                    np.save(os.path.join(out, stem + '.labels.npy'), labels.astype('int64'))
+                    np.save(os.path.join(out, stem + '.distances.npy'), distances.astype('float32'))
+                    entry['search'].append({'nprobe': nprobe, 'labels': stem + '.labels.npy', 'distances': stem + '.distances.npy'})
+                index.nprobe = entry['nprobe']
+            else:
+                distances, labels = index.search(q, SQ_K)
+                np.save(os.path.join(out, name + '.labels.npy'), labels.astype('int64'))
+                np.save(os.path.join(out, name + '.distances.npy'), distances.astype('float32'))
+                entry['labels'] = name + '.labels.npy'
+                entry['distances'] = name + '.distances.npy'
+        entries.append(entry)
+    return {'seed': SQ_SEED, 'k': SQ_K, 'nq': SQ_NQ, 'indexes': entries}
+
+
+if '--only=sq' in sys.argv[1:]:
+    # Only the "sq" section: the other golden files and the manifest's other sections stay as they are.
+    with open(os.path.join(out, 'manifest.json')) as f:
+        manifest = json.load(f)
+else:
+    manifest['ivf'] = make_ivf_golden()
+manifest['sq'] = make_sq_golden()
 
 with open(os.path.join(out, 'manifest.json'), 'w') as f:
     json.dump(manifest, f, indent=2)

@@ -2,14 +2,19 @@
  * @module io/faiss/describe
  * A structured summary of an index and the indexes it contains (for `simdex info`): class, fourcc,
  * d, ntotal, metric and the size of its Faiss file, without writing anything; for IVF indexes also
- * nlist, nprobe, the direct map and statistics of the list sizes.
+ * nlist, nprobe, the direct map and statistics of the list sizes; for scalar-quantizer indexes the
+ * quantizer type, code size and (IVF) whether residuals are encoded.
  */
 import { Index } from '../../Index.js';
 import { InvalidTypeError } from '../../errors.js';
 import { metricName } from '../../MetricType.js';
 import { IndexIVF } from '../../indexes/ivf/IndexIVF.js';
+import { IndexScalarQuantizer } from '../../indexes/IndexScalarQuantizer.js';
+import { IndexIVFScalarQuantizer } from '../../indexes/ivf/IndexIVFScalarQuantizer.js';
+import { quantizerTypeName, type ScalarQuantizer } from '../../quantizers/ScalarQuantizer.js';
 import { UnloadedInvertedLists } from '../../invlists/UnloadedInvertedLists.js';
 import { DIRECT_MAP_TYPE_NAMES } from './invlists.js';
+import { FAISS_RANGE_STAT_NAMES } from './scalarQuantizer.js';
 import { findWriter } from './writeIndex.js';
 
 /** What describeIndex adds for an IVF index. */
@@ -36,6 +41,21 @@ export interface IVFDescription {
   } | null;
 }
 
+/** What describeIndex adds for IndexScalarQuantizer and IndexIVFScalarQuantizer. */
+export interface SQDescription {
+  /** Faiss's qtype number (0 .. 6). */
+  qtype: number;
+  /** Its name: "QT_8bit", "QT_4bit", "QT_8bit_uniform", "QT_4bit_uniform", "QT_fp16", "QT_8bit_direct", "QT_6bit". */
+  qtypeName: string;
+  /** Bytes per code. */
+  codeSize: number;
+  /** The range statistic's name ("RS_minmax", ...) and parameter (used by training only). */
+  rangestat: string;
+  rangestatArg: number;
+  /** IndexIVFScalarQuantizer only: whether codes encode residuals to the list centroids (Faiss's by_residual). */
+  byResidual?: boolean;
+}
+
 /** The summary of one index (see {@link describeIndex}). */
 export interface IndexDescription {
   /** Class name, as Faiss names it: "IndexFlatL2", "IndexIDMap2", ... */
@@ -57,6 +77,8 @@ export interface IndexDescription {
   children: IndexDescription[];
   /** IVF indexes only: nlist, nprobe, list statistics. */
   ivf?: IVFDescription;
+  /** Scalar-quantizer indexes only: qtype, code size, byResidual. */
+  sq?: SQDescription;
 }
 
 /** Properties under which composite indexes keep the indexes they contain (for types without a writer row). */
@@ -91,7 +113,19 @@ export function describeIndex(index: Index): IndexDescription {
     children: described,
   };
   if (index instanceof IndexIVF) desc.ivf = describeIVF(index);
+  if (index instanceof IndexScalarQuantizer) desc.sq = describeSQ(index.sq);
+  if (index instanceof IndexIVFScalarQuantizer) desc.sq = { ...describeSQ(index.sq), byResidual: index.byResidual };
   return desc;
+}
+
+function describeSQ(sq: ScalarQuantizer): SQDescription {
+  return {
+    qtype: sq.qtype,
+    qtypeName: quantizerTypeName(sq.qtype),
+    codeSize: sq.codeSize,
+    rangestat: FAISS_RANGE_STAT_NAMES[sq.rangestat] ?? String(sq.rangestat),
+    rangestatArg: sq.rangestatArg,
+  };
 }
 
 function describeIVF(index: IndexIVF): IVFDescription {
@@ -123,6 +157,8 @@ function describeIVF(index: IndexIVF): IVFDescription {
  * `IndexIDMap2 "IxM2" d=8 ntotal=50 metric=INNER_PRODUCT bytes=2090` then its sub-index, indented.
  * IVF indexes add e.g. ` nlist=16 nprobe=1 lists=1..305 (mean 125, 0 empty, imbalance 1.5)`, and
  * ` directmap=Array` / ` (lists not loaded)` where that applies (` lists=unknown` for "il00" files).
+ * Scalar-quantizer indexes add ` qtype=QT_8bit code_size=16`, a range statistic other than RS_minmax
+ * (` rangestat=RS_meanstd(2.5)`), and for IVF ` by_residual=true` or ` by_residual=false`.
  */
 export function formatIndexDescription(desc: IndexDescription, indent = ''): string {
   const ivf = desc.ivf;
@@ -135,9 +171,16 @@ export function formatIndexDescription(desc: IndexDescription, indent = ''): str
           ? 'unknown'
           : `${ivf.lists.min}..${ivf.lists.max} (mean ${round(ivf.lists.mean)}, ${ivf.lists.empty} empty, imbalance ${round(ivf.lists.imbalance)})`) +
         `${ivf.directMap !== 'NoMap' ? ` directmap=${ivf.directMap}` : ''}${ivf.listsLoaded ? '' : ' (lists not loaded)'}`;
+  const sq = desc.sq;
+  const sqText =
+    sq === undefined
+      ? ''
+      : ` qtype=${sq.qtypeName} code_size=${sq.codeSize}` +
+        (sq.rangestat !== 'RS_minmax' ? ` rangestat=${sq.rangestat}(${sq.rangestatArg})` : '') +
+        (sq.byResidual !== undefined ? ` by_residual=${sq.byResidual}` : '');
   const head =
     `${indent}${desc.type}${desc.fourcc !== null ? ` "${desc.fourcc}"` : ''} d=${desc.d} ntotal=${desc.ntotal} ` +
-    `metric=${desc.metric}${desc.isTrained ? '' : ' (not trained)'}${desc.bytes !== null ? ` bytes=${desc.bytes}` : ''}${ivfText}`;
+    `metric=${desc.metric}${desc.isTrained ? '' : ' (not trained)'}${desc.bytes !== null ? ` bytes=${desc.bytes}` : ''}${sqText}${ivfText}`;
   return [head, ...desc.children.map((c) => formatIndexDescription(c, indent + '  '))].join('\n');
 }
 

@@ -6,7 +6,8 @@
  *
  * Index types read and written so far: IndexFlatL2 ("IxF2"), IndexFlatIP ("IxFI"), IndexFlat ("IxFl",
  * read with the L2 or inner-product metric only), IndexIDMap ("IxMp"), IndexIDMap2 ("IxM2") and
- * IndexIVFFlat ("IwFl"; the legacy "IvFl" / "IvFL" read only) with "ilar" or "il00" inverted lists.
+ * IndexIVFFlat ("IwFl"; the legacy "IvFl" / "IvFL" read only) with "ilar" or "il00" inverted lists,
+ * IndexScalarQuantizer ("IxSQ") and IndexIVFScalarQuantizer ("IwSq"; the older "IwSQ" / "IvSQ" read only).
  */
 export {
   readIndex,
@@ -15,6 +16,7 @@ export {
   readIndexHeader,
   readIvfHeader,
   readIvfLists,
+  readLegacyListCodes,
   disposeOnError,
   supportedMetric,
   INDEX_READERS,
@@ -69,4 +71,13 @@ export {
 export { IOReader, BytesSource, FileSource, type ByteSource } from './IOReader.js';
 export { IOWriter, BytesIOWriter, FileIOWriter } from './IOWriter.js';
 export { fourcc, fourccToString, fourccPrintable, fourccHex, describeFourcc, unknownFourccError } from './fourcc.js';
-export { describeIndex, formatIndexDescription, type IndexDescription, type IVFDescription } from './describe.js';
+export { describeIndex, formatIndexDescription, type IndexDescription, type IVFDescription, type SQDescription } from './describe.js';
+export {
+  readScalarQuantizer,
+  loadScalarQuantizer,
+  writeScalarQuantizer,
+  scalarQuantizerBytes,
+  trainedSize,
+  FAISS_RANGE_STAT_NAMES,
+  type ScalarQuantizerRecord,
+} from './scalarQuantizer.js';

@@ -35,6 +35,15 @@
  *   index header, nlist, nprobe, the quantizer, then the nlist lists' ids (each a vector<int64>), the
  *   direct map, then the nlist lists' codes, each a vector<float> of size*d floats ("IvFl") or a
  *   vector<uint8> of size*4*d bytes ("IvFL"). IO_FLAG_SKIP_IVF_DATA does not apply (as in Faiss).
+ * - "IxSQ" IndexScalarQuantizer: the header, the ScalarQuantizer block (io/faiss/scalarQuantizer:
+ *   int32 qtype, int32 rangestat, float32 rangestat_arg, size_t d, size_t code_size, vector<float>
+ *   trained), then the codes as a vector<uint8> of ntotal*code_size bytes, read in chunks into the
+ *   index's storage (segments of ReadIndexOptions.flat.maxSegmentBytes).
+ * - "IwSq" IndexIVFScalarQuantizer: the IVF header, the ScalarQuantizer block, size_t code_size (equal
+ *   to the block's), uint8 by_residual (0 or 1), then the inverted lists. Read only: "IwSQ", the same
+ *   without the by_residual byte (by_residual = true), and the pre-1.5 "IvSQ": the legacy IVF header
+ *   (ids of each list before the direct map), the block, size_t code_size, then each list's codes as
+ *   a vector<uint8> of size*code_size bytes (by_residual = true).
  *
  * Big files: vectors are read in chunks (64 MiB by default) straight into the index (`add`), and ids
  * likewise, so a file's data is never held twice; every size is checked against the bytes left in
@@ -47,11 +56,14 @@ import { IndexFlat, IndexFlatIP, IndexFlatL2, type IndexFlatOptions } from '../.
 import { IndexIDMap, IndexIDMap2 } from '../../indexes/IndexIDMap.js';
 import type { IndexIVF } from '../../indexes/ivf/IndexIVF.js';
 import { IndexIVFFlat } from '../../indexes/ivf/IndexIVFFlat.js';
+import { IndexScalarQuantizer } from '../../indexes/IndexScalarQuantizer.js';
+import { IndexIVFScalarQuantizer } from '../../indexes/ivf/IndexIVFScalarQuantizer.js';
 import { ArrayInvertedLists } from '../../invlists/ArrayInvertedLists.js';
 import type { InvertedLists } from '../../invlists/InvertedLists.js';
 import { fourccToString, unknownFourccError } from './fourcc.js';
 import { loadDirectMap, readDirectMap, readInvertedLists, type DirectMapRecord } from './invlists.js';
 import { IOReader } from './IOReader.js';
+import { loadScalarQuantizer, readScalarQuantizer } from './scalarQuantizer.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Flags (Faiss's index_io.h values). Only IO_FLAG_SKIP_IVF_DATA changes what simdex reads.
@@ -106,7 +118,10 @@ export const MAX_NLIST = 1 << 24;
 export interface ReadIndexOptions {
   /** Bytes per chunk for vectors and ids (default 64 MiB). */
   chunkBytes?: number;
-  /** Options of the IndexFlat storage the vectors are read into (segment size). */
+  /**
+   * Options of the IndexFlat storage the vectors are read into (segment size); also the largest
+   * code storage segment of an IndexScalarQuantizer.
+   */
   flat?: IndexFlatOptions;
   /** Options of the ArrayInvertedLists IVF lists are read into (largest storage segment). */
   invlists?: { maxSegmentBytes?: number };
@@ -357,9 +372,15 @@ function readLegacyIds(r: IOReader, nlist: number, ntotal: number): BigInt64Arra
 
 /** The legacy layouts' codes, after the direct map: one vector per list, of floats ("IvFl") or bytes ("IvFL"). */
 function readLegacyCodes(r: IOReader, fourcc: string, d: number, ids: BigInt64Array[], ctx: ReadContext): ArrayInvertedLists {
+  return readLegacyListCodes(r, ids, 4 * d, fourcc === 'IvFl' ? 4 : 1, ctx);
+}
+
+/**
+ * The codes of legacy ("Iv..") layouts: one vector per list, of `itemBytes`-byte items holding
+ * size*codeSize bytes, loaded with the lists' ids into an ArrayInvertedLists.
+ */
+export function readLegacyListCodes(r: IOReader, ids: BigInt64Array[], codeSize: number, itemBytes: number, ctx: ReadContext): ArrayInvertedLists {
   const nlist = ids.length;
-  const codeSize = 4 * d;
-  const itemBytes = fourcc === 'IvFl' ? 4 : 1;
   const lists = new ArrayInvertedLists(nlist, codeSize, { maxSegmentBytes: ctx.invlists.maxSegmentBytes });
   try {
     lists.prepareAdd(Uint32Array.from(ids, (v) => v.length));
@@ -380,6 +401,55 @@ function readLegacyCodes(r: IOReader, fourcc: string, d: number, ids: BigInt64Ar
     throw e;
   }
   return lists;
+}
+
+/** "IxSQ" IndexScalarQuantizer (see the module doc). */
+function readIndexScalarQuantizer(r: IOReader, _fourcc: string, ctx: ReadContext): Index {
+  const header = readIndexHeader(r);
+  const metric = supportedMetric(r, header, 'IndexScalarQuantizer');
+  const { d, ntotal } = header;
+  const rec = readScalarQuantizer(r, header, 'IndexScalarQuantizer');
+  const cs = rec.codeSize;
+  const countAt = r.offset;
+  const count = r.readVectorHeader(1, 'IndexScalarQuantizer codes');
+  if (BigInt(count) !== BigInt(ntotal) * BigInt(cs)) {
+    throw r.error(`IndexScalarQuantizer codes hold ${count} bytes, expected ntotal*code_size = ${ntotal}*${cs} = ${BigInt(ntotal) * BigInt(cs)}`, countAt);
+  }
+  const index = new IndexScalarQuantizer(d, rec.qtype, metric, { maxSegmentBytes: ctx.flat.maxSegmentBytes });
+  return disposeOnError(index, () => {
+    loadScalarQuantizer(index.sq, rec);
+    index.reserve(ntotal);
+    const rowsPerChunk = Math.max(1, Math.floor(ctx.chunkBytes / cs));
+    const buf = new Uint8Array(Math.min(rowsPerChunk, ntotal) * cs);
+    for (let i0 = 0; i0 < ntotal; i0 += rowsPerChunk) {
+      const codes = buf.subarray(0, Math.min(rowsPerChunk, ntotal - i0) * cs);
+      r.readInto(codes, 'IndexScalarQuantizer codes');
+      index.addSaCodes(codes);
+    }
+    index.isTrained = header.isTrained;
+    return index;
+  });
+}
+
+/** "IwSq" IndexIVFScalarQuantizer, and the older "IwSQ" and "IvSQ" (see the module doc). */
+function readIndexIVFScalarQuantizer(r: IOReader, fourcc: string, ctx: ReadContext): Index {
+  const typeName = 'IndexIVFScalarQuantizer';
+  const h = readIvfHeader(r, ctx, typeName, fourcc === 'IvSQ');
+  return disposeOnError(h.quantizer, () => {
+    const { d } = h.header;
+    const rec = readScalarQuantizer(r, h.header, typeName);
+    const codeSizeAt = r.offset;
+    const codeSize = r.readU64(`${typeName} code_size`);
+    if (codeSize !== BigInt(rec.codeSize)) {
+      throw r.error(`${typeName} has code_size = ${codeSize}, but its ScalarQuantizer has code_size ${rec.codeSize}`, codeSizeAt);
+    }
+    const byResidual = fourcc === 'IwSq' ? r.readBool('by_residual') : true;
+    const index = new IndexIVFScalarQuantizer(h.quantizer, d, h.nlist, rec.qtype, h.metric, byResidual);
+    loadScalarQuantizer(index.sq, rec);
+    const legacyIds = h.legacyIds;
+    readIvfLists(r, index, h, ctx, legacyIds === undefined ? undefined : () => readLegacyListCodes(r, legacyIds, rec.codeSize, 1, ctx));
+    return index;
+  });
 }
 
 /** Runs `body`; if it throws, releases `index` (the memory of a half-read index) and rethrows. */
@@ -405,6 +475,10 @@ export const INDEX_READERS: ReadonlyMap<string, IndexBodyReader> = new Map<strin
   ['IwFl', readIndexIVFFlat],
   ['IvFl', readIndexIVFFlat],
   ['IvFL', readIndexIVFFlat],
+  ['IxSQ', readIndexScalarQuantizer],
+  ['IwSq', readIndexIVFScalarQuantizer],
+  ['IwSQ', readIndexIVFScalarQuantizer],
+  ['IvSQ', readIndexIVFScalarQuantizer],
 ]);
 
 // ---------------------------------------------------------------------------------------------------
@@ -437,7 +511,8 @@ export function readIndexAt(r: IOReader, ctx: ReadContext): Index {
  * @param flags Faiss's io_flags: IO_FLAG_SKIP_IVF_DATA reads IVF indexes without their list data
  *   (see it); IO_FLAG_MMAP, IO_FLAG_READ_ONLY and IO_FLAG_ONDISK_SAME_DIR are accepted, and the
  *   index is read into memory all the same.
- * @returns the index: IndexFlatL2, IndexFlatIP, IndexFlat, IndexIDMap, IndexIDMap2 or IndexIVFFlat.
+ * @returns the index: IndexFlatL2, IndexFlatIP, IndexFlat, IndexIDMap, IndexIDMap2, IndexIVFFlat,
+ *   IndexScalarQuantizer or IndexIVFScalarQuantizer.
  * @throws FormatError (file name, byte offset, fourcc) for a truncated, corrupt or unsupported file;
  *   Node's error (code 'ENOENT', ...) when the file cannot be opened; InvalidArgumentError for bad arguments.
  */

@@ -15,10 +15,18 @@
  *   the inverted lists ("ilar" with "full" or "sprs" sizes as Faiss 1.7.3 chooses, or "il00" for lists
  *   that were not loaded); see io/faiss/invlists. List data are written from views of the lists'
  *   memory, without copies.
+ * - IndexScalarQuantizer: "IxSQ", the header, the ScalarQuantizer block (io/faiss/scalarQuantizer),
+ *   size_t ntotal*code_size, then the codes, written from views of the storage segments.
+ * - IndexIVFScalarQuantizer: "IwSq", the IVF header, the ScalarQuantizer block, size_t code_size,
+ *   uint8 by_residual, then the inverted lists (as for IndexIVFFlat). Faiss 1.7.3 writes only "IwSq";
+ *   the older "IwSQ" and "IvSQ" are read, not written.
  *
  * File size of a flat index: 45 + 4*d*ntotal bytes; of an IndexIDMap(2) around it: 37 + that + 8 + 8*ntotal.
  * Of an IndexIVFFlat with an IndexFlat quantizer, no direct map, "ilar" lists: 4 + 33 + 16 + (45 +
  * 4*d*nlist) + 9 + 32 + (8*nlist for "full" | 16*(non-empty lists) for "sprs") + (4*d + 8)*ntotal.
+ * Of an IndexScalarQuantizer: 4 + 33 + 36 + 4*(trained floats) + 8 + code_size*ntotal; an
+ * IndexIVFScalarQuantizer is an IndexIVFFlat's size with code_size for 4*d, plus 36 + 4*(trained
+ * floats) + 9.
  */
 import { Index } from '../../Index.js';
 import { InvalidArgumentError, InvalidTypeError, NotSupportedError } from '../../errors.js';
@@ -27,9 +35,12 @@ import { IndexFlat } from '../../indexes/IndexFlat.js';
 import { IndexIDMap, IndexIDMap2 } from '../../indexes/IndexIDMap.js';
 import { IndexIVF } from '../../indexes/ivf/IndexIVF.js';
 import { IndexIVFFlat } from '../../indexes/ivf/IndexIVFFlat.js';
+import { IndexScalarQuantizer } from '../../indexes/IndexScalarQuantizer.js';
+import { IndexIVFScalarQuantizer } from '../../indexes/ivf/IndexIVFScalarQuantizer.js';
 import { fourcc } from './fourcc.js';
 import { directMapBytes, invertedListsBytes, writeDirectMap, writeInvertedLists } from './invlists.js';
 import { BytesIOWriter, FileIOWriter, IOWriter } from './IOWriter.js';
+import { scalarQuantizerBytes, writeScalarQuantizer } from './scalarQuantizer.js';
 
 /** Default bytes per chunk when writing vectors: 64 MiB. */
 export const DEFAULT_WRITE_CHUNK_BYTES = 64 << 20;
@@ -142,8 +153,51 @@ const ivfFlatRow: IndexWriterRow = {
   children: (index) => [(index as IndexIVF).quantizer],
 };
 
+const sqRow: IndexWriterRow = {
+  type: 'IndexScalarQuantizer',
+  matches: (index) => index instanceof IndexScalarQuantizer,
+  fourcc: () => 'IxSQ',
+  write(w, index) {
+    const sqi = index as IndexScalarQuantizer;
+    writeIndexHeader(w, sqi);
+    writeScalarQuantizer(w, sqi.sq);
+    const cs = sqi.codeSize;
+    w.writeU64(BigInt(sqi.ntotal) * BigInt(cs));
+    let left = sqi.ntotal;
+    for (const seg of sqi.segments) {
+      const n = Math.min(seg.count, left);
+      if (n > 0) w.writeBytes(new Uint8Array(seg.memory.buffer, seg.dataOffset, n * cs));
+      left -= n;
+    }
+  },
+  bodyBytes: (index) => {
+    const sqi = index as IndexScalarQuantizer;
+    return headerBytes(sqi.metricType) + scalarQuantizerBytes(sqi.sq) + 8 + sqi.ntotal * sqi.codeSize;
+  },
+  children: () => [],
+};
+
+const ivfSqRow: IndexWriterRow = {
+  type: 'IndexIVFScalarQuantizer',
+  matches: (index) => index instanceof IndexIVFScalarQuantizer,
+  fourcc: () => 'IwSq',
+  write(w, index, ctx) {
+    const ivf = index as IndexIVFScalarQuantizer;
+    writeIvfHeader(w, ivf, ctx);
+    writeScalarQuantizer(w, ivf.sq);
+    w.writeU64(ivf.codeSize);
+    w.writeBool(ivf.byResidual);
+    writeInvertedLists(w, ivf.invlists);
+  },
+  bodyBytes: (index, sizeOf) => {
+    const ivf = index as IndexIVFScalarQuantizer;
+    return ivfHeaderBytes(ivf, sizeOf) + scalarQuantizerBytes(ivf.sq) + 8 + 1 + invertedListsBytes(ivf.invlists);
+  },
+  children: (index) => [(index as IndexIVF).quantizer],
+};
+
 /** How each index class is written, most specific first. */
-export const INDEX_WRITERS: readonly IndexWriterRow[] = [idMapRow, ivfFlatRow, flatRow];
+export const INDEX_WRITERS: readonly IndexWriterRow[] = [idMapRow, ivfFlatRow, ivfSqRow, sqRow, flatRow];
 
 /** The row that writes `index`; a NotSupportedError naming the writable types when there is none. */
 export function writerFor(index: Index): IndexWriterRow {
