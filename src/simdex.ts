@@ -31,3 +31,5 @@ export {
 export { IndexScalarQuantizer, type IndexScalarQuantizerOptions } from './indexes/IndexScalarQuantizer.js';
 export { IndexIVFScalarQuantizer } from './indexes/ivf/IndexIVFScalarQuantizer.js';
 export { CodeStore } from './storage/CodeStore.js';
+export { HNSW } from './indexes/hnsw/HNSW.js';
+export { IndexHNSWFlat, type SearchParametersHNSW } from './indexes/hnsw/IndexHNSWFlat.js';

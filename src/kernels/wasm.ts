@@ -37,6 +37,11 @@ export interface WasmKernels {
   sq_distances(qtype: number, metric: number, tab: number, d: number, codes: number, n: number, out: number, dis0: number): void;
   sq_knn(qtype: number, metric: number, tab: number, d: number, codes: number, n: number, k: number, hd: number, hi: number, ids: number, useIds: number, idBase: bigint, dis0: number, tmp: number): void;
   sq_decode(qtype: number, tab: number, d: number, codes: number, n: number, out: number): void;
+  // HNSW graph (assembly/hnsw.ts); h: the header of an HNSW memory (storage/HNSWSegment)
+  hnsw_search(h: number, slot: number, q: number, k: number, ef: number, hd: number, hi: number, tmp: number): number;
+  hnsw_search_tmp_bytes(ef: number): number;
+  hnsw_add(h: number, slot: number, pt: number): void;
+  hnsw_add_scratch_bytes(efConstruction: number, M: number): number;
 }
 
 function decodeBase64(s: string): Uint8Array<ArrayBuffer> {

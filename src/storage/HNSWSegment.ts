@@ -1,0 +1,195 @@
+/**
+ * @module storage/HNSWSegment
+ * The one shared WebAssembly memory of an HNSW index: its vectors, its graph and the scratch of the
+ * threads that search it, so that the whole search loop runs in WebAssembly (assembly/hnsw.ts).
+ *
+ * Layout (byte offsets; every region 64-byte aligned; `capacity` nodes, `upperCapacity` int32 entries
+ * of upper-level lists):
+ *   [0, HEADER_BYTES)          header: the layout and the graph's entry point, read by the kernels
+ *   slots                      MAX_THREADS scratch slots of HNSW_SLOT_BYTES (slot t for thread t):
+ *                              visited-table generation, query, result heap, beam
+ *   visited                    MAX_THREADS tables of `capacity` uint16 generation stamps
+ *   codes                      capacity * codeSize bytes: the stored vectors
+ *   level0                     capacity * 2M int32: level-0 neighbour lists, fixed stride, -1 padded
+ *   levels                     capacity int32: Faiss's levels (number of levels of each node)
+ *   upoff                      capacity int32: start of each node's upper-level lists in `upper`
+ *   locks                      capacity int32: per-node insertion locks
+ *   upper                      upperCapacity int32: M entries per upper level of each node
+ *
+ * Limit: one memory is at most 4 GiB (wasm32), that is about
+ * (4 GiB - 64 MiB) / (d*4 + 8M + 140) vectors at M neighbours (4.6 million at d = 128, M = 32;
+ * 766 thousand at d = 1280). A graph spread over several memories is future work.
+ * Growth replaces the memory by a larger one (capacity doubled) and copies what is used; pages are
+ * backed by RAM only once touched, so unused capacity, slots and visited tables cost address space.
+ */
+import { kernelsFor, type WasmKernels } from '../kernels/wasm.js';
+import { MAX_MEMORY_BYTES, MAX_THREADS } from './Segment.js';
+
+/** Scratch bytes per thread: query, result heap (k*12 bytes) and beam (ef*8 bytes), or insertion buffers. */
+export const HNSW_SLOT_BYTES = 1 << 20;
+export const HEADER_BYTES = 4096;
+/** Offset of the query (and then the heaps) in a slot, after the slot's own header. */
+export const SLOT_HEADER_BYTES = 64;
+
+/** Header fields (byte offsets of int32 words), as assembly/hnsw.ts reads them. */
+export const H = {
+  D: 0,
+  METRIC: 4,
+  NB0: 8,
+  NB1: 12,
+  CODES: 16,
+  LEVEL0: 20,
+  LEVELS: 24,
+  UPOFF: 28,
+  UPPER: 32,
+  VISITED: 36,
+  CAPACITY: 40,
+  LOCKS: 44,
+  ENTRY: 48,
+  MAXLEVEL: 52,
+  EFC: 56,
+  SLOTS: 60,
+  SLOT_BYTES: 64,
+} as const;
+
+const PAGE = 65536;
+const align = (v: number, a = 64): number => Math.ceil(v / a) * a;
+
+/** What the layout depends on. */
+export interface HNSWSpec {
+  d: number;
+  /** Faiss's M: 2M neighbours on level 0, M on each upper level. */
+  M: number;
+  /** Bytes per stored vector (d*4 for flat float vectors). */
+  codeSize: number;
+  /** 1 = L2, 0 = inner product. */
+  metric: number;
+}
+
+interface Layout {
+  slots: number;
+  visited: number;
+  codes: number;
+  level0: number;
+  levels: number;
+  upoff: number;
+  locks: number;
+  upper: number;
+  end: number;
+}
+
+function layout(spec: HNSWSpec, capacity: number, upperCapacity: number): Layout {
+  const slots = HEADER_BYTES;
+  const visited = align(slots + MAX_THREADS * HNSW_SLOT_BYTES);
+  const codes = align(visited + MAX_THREADS * capacity * 2);
+  const level0 = align(codes + capacity * spec.codeSize);
+  const levels = align(level0 + capacity * 2 * spec.M * 4);
+  const upoff = align(levels + capacity * 4);
+  const locks = align(upoff + capacity * 4);
+  const upper = align(locks + capacity * 4);
+  const end = upper + upperCapacity * 4;
+  return { slots, visited, codes, level0, levels, upoff, locks, upper, end };
+}
+
+export class HNSWSegment {
+  readonly memory: WebAssembly.Memory;
+  readonly capacity: number;
+  readonly upperCapacity: number;
+  readonly slots: number;
+  readonly codes: number;
+  readonly level0: number;
+  readonly levels: number;
+  readonly upoff: number;
+  readonly upper: number;
+
+  constructor(
+    readonly spec: HNSWSpec,
+    capacity: number,
+    upperCapacity: number,
+  ) {
+    const l = layout(spec, capacity, upperCapacity);
+    if (l.end > MAX_MEMORY_BYTES) {
+      throw new RangeError(`HNSW storage of ${capacity} vectors needs ${l.end} bytes, more than one WebAssembly memory holds (${MAX_MEMORY_BYTES})`);
+    }
+    this.memory = new WebAssembly.Memory({ initial: Math.ceil(l.end / PAGE), maximum: Math.ceil(l.end / PAGE), shared: true });
+    this.capacity = capacity;
+    this.upperCapacity = upperCapacity;
+    this.slots = l.slots;
+    this.codes = l.codes;
+    this.level0 = l.level0;
+    this.levels = l.levels;
+    this.upoff = l.upoff;
+    this.upper = l.upper;
+    const h = new Int32Array(this.memory.buffer, 0, HEADER_BYTES / 4);
+    h[H.D / 4] = spec.d;
+    h[H.METRIC / 4] = spec.metric;
+    h[H.NB0 / 4] = 2 * spec.M;
+    h[H.NB1 / 4] = spec.M;
+    h[H.CODES / 4] = l.codes;
+    h[H.LEVEL0 / 4] = l.level0;
+    h[H.LEVELS / 4] = l.levels;
+    h[H.UPOFF / 4] = l.upoff;
+    h[H.UPPER / 4] = l.upper;
+    h[H.VISITED / 4] = l.visited;
+    h[H.CAPACITY / 4] = capacity;
+    h[H.LOCKS / 4] = l.locks;
+    h[H.ENTRY / 4] = -1;
+    h[H.MAXLEVEL / 4] = -1;
+    h[H.SLOTS / 4] = l.slots;
+    h[H.SLOT_BYTES / 4] = HNSW_SLOT_BYTES;
+  }
+
+  /** Bytes of the memory that `capacity` nodes and `upperCapacity` upper entries need. */
+  static bytesFor(spec: HNSWSpec, capacity: number, upperCapacity: number): number {
+    return layout(spec, capacity, upperCapacity).end;
+  }
+
+  /** The kernels bound to this memory, for the calling thread. */
+  get kernels(): WasmKernels {
+    return kernelsFor(this.memory);
+  }
+
+  /** Byte offset of thread t's scratch slot. */
+  slotOffset(t: number): number {
+    return this.slots + t * HNSW_SLOT_BYTES;
+  }
+
+  /** Sets the graph state the kernels read: entry point, max level, efConstruction. */
+  setState(entryPoint: number, maxLevel: number, efConstruction: number): void {
+    const h = new Int32Array(this.memory.buffer, 0, HEADER_BYTES / 4);
+    h[H.ENTRY / 4] = entryPoint;
+    h[H.MAXLEVEL / 4] = maxLevel;
+    h[H.EFC / 4] = efConstruction;
+  }
+
+  codesView(n: number): Uint8Array {
+    return new Uint8Array(this.memory.buffer, this.codes, n * this.spec.codeSize);
+  }
+
+  level0View(n: number): Int32Array {
+    return new Int32Array(this.memory.buffer, this.level0, n * 2 * this.spec.M);
+  }
+
+  levelsView(n: number): Int32Array {
+    return new Int32Array(this.memory.buffer, this.levels, n);
+  }
+
+  upoffView(n: number): Int32Array {
+    return new Int32Array(this.memory.buffer, this.upoff, n);
+  }
+
+  upperView(entries: number): Int32Array {
+    return new Int32Array(this.memory.buffer, this.upper, entries);
+  }
+
+  /** Copies the first n nodes and `upperUsed` upper entries of `from` (a smaller segment). */
+  copyFrom(from: HNSWSegment, n: number, upperUsed: number): void {
+    this.codesView(n).set(from.codesView(n));
+    this.level0View(n).set(from.level0View(n));
+    this.levelsView(n).set(from.levelsView(n));
+    this.upoffView(n).set(from.upoffView(n));
+    this.upperView(upperUsed).set(from.upperView(upperUsed));
+    const h = new Int32Array(from.memory.buffer, 0, HEADER_BYTES / 4);
+    this.setState(h[H.ENTRY / 4]!, h[H.MAXLEVEL / 4]!, h[H.EFC / 4]!);
+  }
+}
