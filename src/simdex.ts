@@ -16,7 +16,7 @@ export {
   readIndex, writeIndex, serializeIndex, deserializeIndex, describeIndex, formatIndexDescription,
   IO_FLAG_READ_ONLY, IO_FLAG_ONDISK_SAME_DIR, IO_FLAG_SKIP_IVF_DATA, IO_FLAG_SKIP_PRECOMPUTE_TABLE, IO_FLAG_PQ_SKIP_SDC_TABLE, IO_FLAG_MMAP,
   IOReader, IOWriter, BytesIOWriter, FileIOWriter,
-  type ReadIndexOptions, type WriteIndexOptions, type IndexDescription,
+  type ReadIndexOptions, type WriteIndexOptions, type IndexDescription, type IVFDescription, type SQDescription, MAX_NLIST,
 } from './io/faiss/index.js';
 export { Clustering, kmeansClustering, DEFAULT_CLUSTERING_PARAMETERS, RandomGenerator, randPerm, type ClusteringParameters, type ClusteringOptions, type ClusteringIterationStats } from './clustering/Clustering.js';
 export { Kmeans, type KmeansOptions } from './clustering/Kmeans.js';
@@ -33,3 +33,7 @@ export { IndexIVFScalarQuantizer } from './indexes/ivf/IndexIVFScalarQuantizer.j
 export { CodeStore } from './storage/CodeStore.js';
 export { HNSW } from './indexes/hnsw/HNSW.js';
 export { IndexHNSWFlat, type SearchParametersHNSW } from './indexes/hnsw/IndexHNSWFlat.js';
+export { indexFactory, reverseIndexFactory } from './factory/indexFactory.js';
+export { generateDataset, ClusteredDataGenerator, DATASET_CALIBRATION, type Dataset, type DatasetOptions } from './bench/dataset.js';
+export { computeGroundTruth, recallAtR, oneRecallAtR, recallTable } from './bench/groundtruth.js';
+export { UnloadedInvertedLists } from './invlists/UnloadedInvertedLists.js';

@@ -82,7 +82,8 @@ function ensureWorkers(count: number): void {
     const index = workers.length + 1;
     const channel = new wt.MessageChannel();
     const init: WorkerInit = { index, control, port: channel.port2, module, variant };
-    const worker = new wt.Worker(new URL('./worker.js', import.meta.url), { workerData: init, transferList: [channel.port2] });
+    // execArgv: [] so that a parent started with `node -e ...` does not make workers run that script
+    const worker = new wt.Worker(new URL('./worker.js', import.meta.url), { workerData: init, transferList: [channel.port2], execArgv: [] });
     worker.unref();
     channel.port1.unref();
     workers.push({ worker, port: channel.port1, memories: new Set(), gen: 0 });
