@@ -16,6 +16,8 @@ with its list sizes, nprobe, direct map type, Faiss's search results at nprobe =
 
 SQ files (manifest.json's "sq" section, see make_sq_golden): IndexScalarQuantizer ("IxSQ") and
 IndexIVFScalarQuantizer ("IwSq") with their quantizer's fields, codes, search results, reconstruct_n.
+HNSW files (manifest.json's "hnsw" section, see make_hnsw_golden): IndexHNSWFlat ("IHNf") with its graph
+arrays and search results at efSearch 16 and 64; `--only=hnsw` writes only that section.
 `--only=sq` skips the IVF section (its files and manifest entries stay as they are); the small flat
 files at the top are written again, with the same bytes.
 """
@@ -466,13 +468,79 @@ def make_sq_golden():
     return {'seed': SQ_SEED, 'k': SQ_K, 'nq': SQ_NQ, 'indexes': entries}
 
 
-if '--only=sq' in sys.argv[1:]:
-    # Only the "sq" section: the other golden files and the manifest's other sections stay as they are.
+HNSW_SEED = 4242
+HNSW_K = 10
+HNSW_NQ = 20
+
+
+def make_hnsw_golden():
+    """IndexHNSWFlat files ("IHNf", manifest.json's "hnsw" section): d = 16, M = 8, built by Faiss
+    single-threaded (the graph is deterministic), with its HNSW arrays (<name>.levels.npy int32,
+    .offsets.npy int64, .neighbors.npy int32), its scalar fields, and Faiss's search results at
+    efSearch 16 and 64 (<name>.ef<e>.labels.npy / .distances.npy) for <name>.queries.npy."""
+    faiss.omp_set_num_threads(1)
+    rng = np.random.default_rng(HNSW_SEED)
+    d, M = 16, 8
+    entries = []
+    cases = [
+        ('HNSW8_L2', faiss.METRIC_L2, 500, 40),
+        ('HNSW8_IP', faiss.METRIC_INNER_PRODUCT, 400, 32),
+    ]
+    for name, metric, n, efc in cases:
+        centres = rng.standard_normal((12, d)).astype('float32') * 3
+        x = (centres[rng.integers(0, 12, n)] + rng.standard_normal((n, d)).astype('float32')).astype('float32')
+        q = (centres[rng.integers(0, 12, HNSW_NQ)] + rng.standard_normal((HNSW_NQ, d)).astype('float32')).astype('float32')
+        index = faiss.IndexHNSWFlat(d, M, metric)
+        index.hnsw.efConstruction = efc
+        index.add(x)
+        index.hnsw.efSearch = 16
+        faiss.write_index(index, os.path.join(out, name + '.faiss'))
+        np.save(os.path.join(out, name + '.base.npy'), x)
+        np.save(os.path.join(out, name + '.queries.npy'), q)
+        h = index.hnsw
+        levels = faiss.vector_to_array(h.levels).astype('int32')
+        np.save(os.path.join(out, name + '.levels.npy'), levels)
+        np.save(os.path.join(out, name + '.offsets.npy'), faiss.vector_to_array(h.offsets).astype('int64'))
+        np.save(os.path.join(out, name + '.neighbors.npy'), faiss.vector_to_array(h.neighbors).astype('int32'))
+        entry = {
+            'name': name, 'file': name + '.faiss', 'type': 'IndexHNSWFlat', 'fourcc': 'IHNf',
+            'storage_fourcc': 'IxF2' if metric == faiss.METRIC_L2 else 'IxFI',
+            'd': d, 'M': M, 'ntotal': int(index.ntotal), 'metric_type': int(metric),
+            'bytes': os.path.getsize(os.path.join(out, name + '.faiss')),
+            'assign_probas': [float(v) for v in faiss.vector_to_array(h.assign_probas)],
+            'cum_nneighbor_per_level': [int(v) for v in faiss.vector_to_array(h.cum_nneighbor_per_level)],
+            'entry_point': int(h.entry_point), 'max_level': int(h.max_level),
+            'efConstruction': int(h.efConstruction), 'efSearch': int(h.efSearch), 'upper_beam': int(h.upper_beam),
+            'level_histogram': [int(v) for v in np.bincount(levels)[1:]],
+            'base': name + '.base.npy', 'queries': name + '.queries.npy',
+            'levels': name + '.levels.npy', 'offsets': name + '.offsets.npy', 'neighbors': name + '.neighbors.npy',
+            'search': [],
+        }
+        for ef in (16, 64):
+            index.hnsw.efSearch = ef
+            distances, labels = index.search(q, HNSW_K)
+            stem = '%s.ef%d' % (name, ef)
+            np.save(os.path.join(out, stem + '.labels.npy'), labels.astype('int64'))
+            np.save(os.path.join(out, stem + '.distances.npy'), distances.astype('float32'))
+            entry['search'].append({'efSearch': ef, 'labels': stem + '.labels.npy', 'distances': stem + '.distances.npy'})
+        entries.append(entry)
+    return {'seed': HNSW_SEED, 'k': HNSW_K, 'nq': HNSW_NQ, 'indexes': entries}
+
+
+if '--only=hnsw' in sys.argv[1:]:
+    # Only the "hnsw" section: the other golden files and the manifest's other sections stay as they are.
     with open(os.path.join(out, 'manifest.json')) as f:
         manifest = json.load(f)
+    manifest['hnsw'] = make_hnsw_golden()
 else:
-    manifest['ivf'] = make_ivf_golden()
-manifest['sq'] = make_sq_golden()
+    if '--only=sq' in sys.argv[1:]:
+        # Only the "sq" section: the other golden files and the manifest's other sections stay as they are.
+        with open(os.path.join(out, 'manifest.json')) as f:
+            manifest = json.load(f)
+    else:
+        manifest['ivf'] = make_ivf_golden()
+        manifest['hnsw'] = make_hnsw_golden()
+    manifest['sq'] = make_sq_golden()
 
 with open(os.path.join(out, 'manifest.json'), 'w') as f:
     json.dump(manifest, f, indent=2)

@@ -22,7 +22,7 @@ import { faissFileSize } from '../io/faiss/index.js';
 import { readIvecs, readNpy, readVectors } from '../io/vectorFiles.js';
 import type { Index, SearchParameters } from '../Index.js';
 import { IndexIDMap } from '../indexes/IndexIDMap.js';
-import { kernelModule } from '../kernels/wasm.js';
+import { kernelModule, kernelsFor } from '../kernels/wasm.js';
 import { MetricType } from '../MetricType.js';
 import { getNumThreads, setNumThreads } from '../threads/pool.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -102,6 +102,8 @@ export interface BenchReport {
   k: number;
   threads: number;
   bandwidth?: { copyGBps: number; bytes: number };
+  /** WebAssembly SIMD128 multiply-add peak of one core. */
+  simdPeak?: { gflops: number; variant: string };
   groundTruth: { k: number; source: 'computed' | 'file'; seconds?: number; threads?: number };
   peers: {
     faiss: { available: boolean; version?: string; blas?: string; ompWaitPolicy?: string | null; reason?: string };
@@ -267,7 +269,10 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     }
   }
   // Last, so that its 512 MiB of garbage does not disturb the memory deltas above.
-  if (opts.bandwidth !== false) report.bandwidth = measureCopyBandwidth();
+  if (opts.bandwidth !== false) {
+    report.bandwidth = measureCopyBandwidth();
+    report.simdPeak = measureSimdPeak();
+  }
   sortRows(report.rows, opts.indexes, paramSets);
   return report;
 }
@@ -579,6 +584,24 @@ export function measureCopyBandwidth(bytes = 256 * 2 ** 20): { copyGBps: number;
   return { copyGBps: (2 * bytes) / best / 1e9, bytes };
 }
 
+/**
+ * The WebAssembly SIMD128 multiply-add peak of one core (GFLOP/s): 8 independent accumulators, no
+ * memory traffic. What the blocked kernels (batched Flat search, k-means) are measured against.
+ */
+export function measureSimdPeak(): { gflops: number; variant: string } {
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+  const k = kernelsFor(memory);
+  const iters = 2e7;
+  k.simd_peak_madd(1e5); // tier up
+  let best = Infinity;
+  for (let rep = 0; rep < 3; rep++) {
+    const t = performance.now();
+    k.simd_peak_madd(iters);
+    best = Math.min(best, (performance.now() - t) / 1000);
+  }
+  return { gflops: (iters * 64) / best / 1e9, variant: kernelModule().variant };
+}
+
 /** The global gc() of V8, exposed at run time so that memory deltas exclude garbage. */
 function exposeGc(): (() => void) | undefined {
   const g = (globalThis as { gc?: () => void }).gc;
@@ -607,6 +630,7 @@ export function formatReport(r: BenchReport): string {
   lines.push(`ground truth: ${g.source === 'file' ? 'from file' : `exact (IndexFlat, ${g.threads} threads) in ${g.seconds?.toFixed(1)} s`}, k=${g.k}`);
   if (r.bandwidth) {
     lines.push(`memory bandwidth reference: ${r.bandwidth.copyGBps.toFixed(1)} GB/s (copy of a ${r.bandwidth.bytes / 2 ** 20} MiB typed array, one core, bytes read + written)`);
+    if (r.simdPeak) lines.push(`WebAssembly SIMD128 peak: ${r.simdPeak.gflops.toFixed(1)} GFLOP/s (multiply-add, one core, ${r.simdPeak.variant} kernels)`);
   }
   const f = r.peers.faiss;
   const omp = f.ompWaitPolicy ? `, OMP_WAIT_POLICY=${f.ompWaitPolicy}` : '';

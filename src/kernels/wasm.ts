@@ -29,6 +29,8 @@ export interface WasmKernels {
   knn_1q_ids(metric: number, q: number, y: number, d: number, ny: number, k: number, hd: number, hi: number, ids: number, tmp: number): void;
   knn_batch(metric: number, Q: number, nq: number, y: number, d: number, ny: number, k: number, hd: number, hi: number, idBase: bigint, ids: number, tmp: number, yblock: number): void;
   knn_batch_tmp_bytes(nq: number, d: number, yblock: number): number;
+  /** The SIMD multiply-add peak reference (assembly/peak.ts): iters steps of 64 flops. */
+  simd_peak_madd(iters: number): number;
   range_1q(metric: number, q: number, y: number, d: number, ny: number, radius: number, outIdx: number, outDis: number, tmp: number): number;
   // scalar quantizer (assembly/sq.ts)
   sq_code_size(qtype: number, d: number): number;

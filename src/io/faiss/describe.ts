@@ -16,6 +16,7 @@ import { UnloadedInvertedLists } from '../../invlists/UnloadedInvertedLists.js';
 import { DIRECT_MAP_TYPE_NAMES } from './invlists.js';
 import { FAISS_RANGE_STAT_NAMES } from './scalarQuantizer.js';
 import { findWriter } from './writeIndex.js';
+import { IndexHNSWFlat } from '../../indexes/hnsw/IndexHNSWFlat.js';
 
 /** What describeIndex adds for an IVF index. */
 export interface IVFDescription {
@@ -56,6 +57,19 @@ export interface SQDescription {
   byResidual?: boolean;
 }
 
+/** What describeIndex adds for IndexHNSWFlat. */
+export interface HNSWDescription {
+  /** Neighbours per node on upper levels (2M on level 0). */
+  M: number;
+  /** Top level of the entry point (-1 while empty). */
+  maxLevel: number;
+  entryPoint: number;
+  /** levels[l]: number of nodes whose top level is l (length maxLevel + 1). */
+  levels: number[];
+  efSearch: number;
+  efConstruction: number;
+}
+
 /** The summary of one index (see {@link describeIndex}). */
 export interface IndexDescription {
   /** Class name, as Faiss names it: "IndexFlatL2", "IndexIDMap2", ... */
@@ -79,6 +93,8 @@ export interface IndexDescription {
   ivf?: IVFDescription;
   /** Scalar-quantizer indexes only: qtype, code size, byResidual. */
   sq?: SQDescription;
+  /** IndexHNSWFlat only: M, the level histogram, efSearch, efConstruction. */
+  hnsw?: HNSWDescription;
 }
 
 /** Properties under which composite indexes keep the indexes they contain (for types without a writer row). */
@@ -115,7 +131,18 @@ export function describeIndex(index: Index): IndexDescription {
   if (index instanceof IndexIVF) desc.ivf = describeIVF(index);
   if (index instanceof IndexScalarQuantizer) desc.sq = describeSQ(index.sq);
   if (index instanceof IndexIVFScalarQuantizer) desc.sq = { ...describeSQ(index.sq), byResidual: index.byResidual };
+  if (index instanceof IndexHNSWFlat) desc.hnsw = describeHNSW(index);
   return desc;
+}
+
+function describeHNSW(index: IndexHNSWFlat): HNSWDescription {
+  const h = index.hnsw;
+  const levels: number[] = [];
+  for (const L of h.levels) {
+    while (levels.length < L) levels.push(0);
+    levels[L - 1]!++;
+  }
+  return { M: h.M, maxLevel: h.maxLevel, entryPoint: h.entryPoint, levels, efSearch: h.efSearch, efConstruction: h.efConstruction };
 }
 
 function describeSQ(sq: ScalarQuantizer): SQDescription {
@@ -159,6 +186,7 @@ function describeIVF(index: IndexIVF): IVFDescription {
  * ` directmap=Array` / ` (lists not loaded)` where that applies (` lists=unknown` for "il00" files).
  * Scalar-quantizer indexes add ` qtype=QT_8bit code_size=16`, a range statistic other than RS_minmax
  * (` rangestat=RS_meanstd(2.5)`), and for IVF ` by_residual=true` or ` by_residual=false`.
+ * IndexHNSWFlat adds ` M=8 maxLevel=2 levels=[433,62,5] efSearch=16 efConstruction=40`.
  */
 export function formatIndexDescription(desc: IndexDescription, indent = ''): string {
   const ivf = desc.ivf;
@@ -178,9 +206,12 @@ export function formatIndexDescription(desc: IndexDescription, indent = ''): str
       : ` qtype=${sq.qtypeName} code_size=${sq.codeSize}` +
         (sq.rangestat !== 'RS_minmax' ? ` rangestat=${sq.rangestat}(${sq.rangestatArg})` : '') +
         (sq.byResidual !== undefined ? ` by_residual=${sq.byResidual}` : '');
+  const hn = desc.hnsw;
+  const hnswText =
+    hn === undefined ? '' : ` M=${hn.M} maxLevel=${hn.maxLevel} levels=[${hn.levels.join(',')}] efSearch=${hn.efSearch} efConstruction=${hn.efConstruction}`;
   const head =
     `${indent}${desc.type}${desc.fourcc !== null ? ` "${desc.fourcc}"` : ''} d=${desc.d} ntotal=${desc.ntotal} ` +
-    `metric=${desc.metric}${desc.isTrained ? '' : ' (not trained)'}${desc.bytes !== null ? ` bytes=${desc.bytes}` : ''}${sqText}${ivfText}`;
+    `metric=${desc.metric}${desc.isTrained ? '' : ' (not trained)'}${desc.bytes !== null ? ` bytes=${desc.bytes}` : ''}${sqText}${ivfText}${hnswText}`;
   return [head, ...desc.children.map((c) => formatIndexDescription(c, indent + '  '))].join('\n');
 }
 

@@ -7,7 +7,8 @@
  * Index types read and written so far: IndexFlatL2 ("IxF2"), IndexFlatIP ("IxFI"), IndexFlat ("IxFl",
  * read with the L2 or inner-product metric only), IndexIDMap ("IxMp"), IndexIDMap2 ("IxM2") and
  * IndexIVFFlat ("IwFl"; the legacy "IvFl" / "IvFL" read only) with "ilar" or "il00" inverted lists,
- * IndexScalarQuantizer ("IxSQ") and IndexIVFScalarQuantizer ("IwSq"; the older "IwSQ" / "IvSQ" read only).
+ * IndexScalarQuantizer ("IxSQ") and IndexIVFScalarQuantizer ("IwSq"; the older "IwSQ" / "IvSQ" read only),
+ * IndexHNSWFlat ("IHNf"; "IHNs" / "IHNp" / "IHN2" are a FormatError, not supported yet).
  */
 export {
   readIndex,
@@ -71,7 +72,17 @@ export {
 export { IOReader, BytesSource, FileSource, type ByteSource } from './IOReader.js';
 export { IOWriter, BytesIOWriter, FileIOWriter } from './IOWriter.js';
 export { fourcc, fourccToString, fourccPrintable, fourccHex, describeFourcc, unknownFourccError } from './fourcc.js';
-export { describeIndex, formatIndexDescription, type IndexDescription, type IVFDescription, type SQDescription } from './describe.js';
+export { describeIndex, formatIndexDescription, type IndexDescription, type IVFDescription, type SQDescription, type HNSWDescription } from './describe.js';
+export {
+  readIndexHNSWFlat,
+  readUnsupportedHNSW,
+  writeIndexHNSWFlatBody,
+  hnswBlockBytes,
+  hnswFlatBodyBytes,
+  UNSUPPORTED_HNSW_FOURCCS,
+  MAX_HNSW_LEVELS,
+  MAX_HNSW_M,
+} from './hnsw.js';
 export {
   readScalarQuantizer,
   loadScalarQuantizer,

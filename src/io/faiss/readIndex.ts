@@ -44,6 +44,10 @@
  *   without the by_residual byte (by_residual = true), and the pre-1.5 "IvSQ": the legacy IVF header
  *   (ids of each list before the direct map), the block, size_t code_size, then each list's codes as
  *   a vector<uint8> of size*code_size bytes (by_residual = true).
+ * - "IHNf" IndexHNSWFlat: the header, the HNSW block (assign_probas, cum_nneighbor_per_level, levels,
+ *   offsets, neighbors, entry_point, max_level, efConstruction, efSearch, upper_beam), then the
+ *   storage, a nested IndexFlatL2 / IndexFlatIP (see io/faiss/hnsw). "IHNs", "IHNp", "IHN2" (HNSW
+ *   over SQ / PQ / IVF storage) are a FormatError: not supported yet.
  *
  * Big files: vectors are read in chunks (64 MiB by default) straight into the index (`add`), and ids
  * likewise, so a file's data is never held twice; every size is checked against the bytes left in
@@ -64,6 +68,7 @@ import { fourccToString, unknownFourccError } from './fourcc.js';
 import { loadDirectMap, readDirectMap, readInvertedLists, type DirectMapRecord } from './invlists.js';
 import { IOReader } from './IOReader.js';
 import { loadScalarQuantizer, readScalarQuantizer } from './scalarQuantizer.js';
+import { readIndexHNSWFlat, readUnsupportedHNSW } from './hnsw.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Flags (Faiss's index_io.h values). Only IO_FLAG_SKIP_IVF_DATA changes what simdex reads.
@@ -479,6 +484,10 @@ export const INDEX_READERS: ReadonlyMap<string, IndexBodyReader> = new Map<strin
   ['IwSq', readIndexIVFScalarQuantizer],
   ['IwSQ', readIndexIVFScalarQuantizer],
   ['IvSQ', readIndexIVFScalarQuantizer],
+  ['IHNf', readIndexHNSWFlat],
+  ['IHNs', (r, name) => readUnsupportedHNSW(r, name)],
+  ['IHNp', (r, name) => readUnsupportedHNSW(r, name)],
+  ['IHN2', (r, name) => readUnsupportedHNSW(r, name)],
 ]);
 
 // ---------------------------------------------------------------------------------------------------
@@ -512,7 +521,7 @@ export function readIndexAt(r: IOReader, ctx: ReadContext): Index {
  *   (see it); IO_FLAG_MMAP, IO_FLAG_READ_ONLY and IO_FLAG_ONDISK_SAME_DIR are accepted, and the
  *   index is read into memory all the same.
  * @returns the index: IndexFlatL2, IndexFlatIP, IndexFlat, IndexIDMap, IndexIDMap2, IndexIVFFlat,
- *   IndexScalarQuantizer or IndexIVFScalarQuantizer.
+ *   IndexScalarQuantizer, IndexIVFScalarQuantizer or IndexHNSWFlat.
  * @throws FormatError (file name, byte offset, fourcc) for a truncated, corrupt or unsupported file;
  *   Node's error (code 'ENOENT', ...) when the file cannot be opened; InvalidArgumentError for bad arguments.
  */

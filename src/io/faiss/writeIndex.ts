@@ -20,6 +20,9 @@
  * - IndexIVFScalarQuantizer: "IwSq", the IVF header, the ScalarQuantizer block, size_t code_size,
  *   uint8 by_residual, then the inverted lists (as for IndexIVFFlat). Faiss 1.7.3 writes only "IwSq";
  *   the older "IwSQ" and "IvSQ" are read, not written.
+ * - IndexHNSWFlat: "IHNf", the header, the HNSW block, then its storage as an "IxF2" / "IxFI" IndexFlat
+ *   (io/faiss/hnsw). Size: 4 + 2*(33) + 4 + 8*(3 + levels) + 4*(1 + levels) + 4*ntotal + 8*(ntotal+1)
+ *   + 4*(neighbours) + 20 + 8 + 4*d*ntotal.
  *
  * File size of a flat index: 45 + 4*d*ntotal bytes; of an IndexIDMap(2) around it: 37 + that + 8 + 8*ntotal.
  * Of an IndexIVFFlat with an IndexFlat quantizer, no direct map, "ilar" lists: 4 + 33 + 16 + (45 +
@@ -41,6 +44,8 @@ import { fourcc } from './fourcc.js';
 import { directMapBytes, invertedListsBytes, writeDirectMap, writeInvertedLists } from './invlists.js';
 import { BytesIOWriter, FileIOWriter, IOWriter } from './IOWriter.js';
 import { scalarQuantizerBytes, writeScalarQuantizer } from './scalarQuantizer.js';
+import { IndexHNSWFlat } from '../../indexes/hnsw/IndexHNSWFlat.js';
+import { hnswFlatBodyBytes, writeIndexHNSWFlatBody } from './hnsw.js';
 
 /** Default bytes per chunk when writing vectors: 64 MiB. */
 export const DEFAULT_WRITE_CHUNK_BYTES = 64 << 20;
@@ -196,8 +201,17 @@ const ivfSqRow: IndexWriterRow = {
   children: (index) => [(index as IndexIVF).quantizer],
 };
 
+const hnswFlatRow: IndexWriterRow = {
+  type: 'IndexHNSWFlat',
+  matches: (index) => index instanceof IndexHNSWFlat,
+  fourcc: () => 'IHNf',
+  write: (w, index, ctx) => writeIndexHNSWFlatBody(w, index as IndexHNSWFlat, ctx),
+  bodyBytes: (index) => hnswFlatBodyBytes(index as IndexHNSWFlat),
+  children: () => [],
+};
+
 /** How each index class is written, most specific first. */
-export const INDEX_WRITERS: readonly IndexWriterRow[] = [idMapRow, ivfFlatRow, ivfSqRow, sqRow, flatRow];
+export const INDEX_WRITERS: readonly IndexWriterRow[] = [idMapRow, ivfFlatRow, ivfSqRow, sqRow, flatRow, hnswFlatRow];
 
 /** The row that writes `index`; a NotSupportedError naming the writable types when there is none. */
 export function writerFor(index: Index): IndexWriterRow {
