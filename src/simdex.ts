@@ -31,6 +31,9 @@ export {
 export { IndexScalarQuantizer, type IndexScalarQuantizerOptions } from './indexes/IndexScalarQuantizer.js';
 export { IndexIVFScalarQuantizer } from './indexes/ivf/IndexIVFScalarQuantizer.js';
 export { CodeStore } from './storage/CodeStore.js';
+export { ProductQuantizer } from './quantizers/ProductQuantizer.js';
+export { IndexPQ, type IndexPQOptions } from './indexes/IndexPQ.js';
+export { IndexIVFPQ } from './indexes/ivf/IndexIVFPQ.js';
 export { HNSW } from './indexes/hnsw/HNSW.js';
 export { IndexHNSWFlat, type SearchParametersHNSW } from './indexes/hnsw/IndexHNSWFlat.js';
 export { indexFactory, reverseIndexFactory } from './factory/indexFactory.js';

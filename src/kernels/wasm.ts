@@ -39,6 +39,15 @@ export interface WasmKernels {
   sq_distances(qtype: number, metric: number, tab: number, d: number, codes: number, n: number, out: number, dis0: number): void;
   sq_knn(qtype: number, metric: number, tab: number, d: number, codes: number, n: number, k: number, hd: number, hi: number, ids: number, useIds: number, idBase: bigint, dis0: number, tmp: number): void;
   sq_decode(qtype: number, tab: number, d: number, codes: number, n: number, out: number): void;
+  // product quantizer (assembly/pq.ts); cT: centroids transposed, see ProductQuantizer
+  pq_distance_table(metric: number, x: number, cT: number, M: number, ksub: number, dsub: number, out: number): void;
+  pq_distance_tables(metric: number, x: number, n: number, cT: number, M: number, ksub: number, dsub: number, out: number): void;
+  pq_madd(n: number, a: number, bf: number, b: number, out: number): void;
+  pq_compute_codes(x: number, n: number, cT: number, M: number, ksub: number, dsub: number, nbits: number, codes: number): void;
+  pq_assign(x: number, n: number, cT: number, k: number, dsub: number, labels: number, dis: number): void;
+  pq_scan(isMax: number, codes: number, n: number, M: number, nbits: number, table: number, grouped: number, dis0: number, k: number, hd: number, hi: number, idBase: bigint): void;
+  pq_scan_ids(isMax: number, codes: number, ids: number, n: number, M: number, nbits: number, table: number, grouped: number, dis0: number, k: number, hd: number, hi: number): void;
+  pq_code_distances(codes: number, n: number, M: number, nbits: number, table: number, grouped: number, dis0: number, out: number): void;
   // HNSW graph (assembly/hnsw.ts); h: the header of an HNSW memory (storage/HNSWSegment)
   hnsw_search(h: number, slot: number, q: number, k: number, ef: number, hd: number, hi: number, tmp: number): number;
   hnsw_search_tmp_bytes(ef: number): number;

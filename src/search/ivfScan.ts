@@ -11,9 +11,10 @@ import { kernelsFor, type WasmKernels } from '../kernels/wasm.js';
 import type { ListTable } from '../invlists/InvertedLists.js';
 import { SLOT_BYTES, Segment } from '../storage/Segment.js';
 import { sqIvfScan, sqIvfSetup, type SqScanArgs } from './sqScan.js';
+import { pqIvfScan, pqIvfSetup, type IvfPQScanData } from './pqScan.js';
 
 /** How an encoder's lists are scanned: the name of a scanner in SCANNERS. */
-export type ScannerName = 'flat' | 'sq';
+export type ScannerName = 'flat' | 'sq' | 'pq';
 
 export interface IvfSearchTask {
   metric: number; // 1 = L2, 0 = inner product
@@ -36,6 +37,8 @@ export interface IvfSearchTask {
   splitProbes?: { parts: number; nq: number };
   /** The 'sq' scanner's quantizer (IndexIVFScalarQuantizer). */
   sq?: SqScanArgs;
+  /** The 'pq' scanner's tables and centroids (IndexIVFPQ). */
+  pq?: IvfPQScanData;
 }
 
 type Scanner = (kern: WasmKernels, t: IvfSearchTask, q: number, codes: number, ids: number, n: number, hd: number, hi: number, tmp: number, listNo: number, ext: number, mem: WebAssembly.Memory) => void;
@@ -51,10 +54,12 @@ type ScannerSetup = (mem: WebAssembly.Memory, t: IvfSearchTask, q: number, ext: 
 const SCANNERS: Record<ScannerName, Scanner> = {
   flat: (kern, t, q, codes, ids, n, hd, hi, tmp) => kern.knn_1q_ids(t.metric, q, codes, t.d, n, t.k, hd, hi, ids, tmp),
   sq: sqIvfScan,
+  pq: pqIvfScan,
 };
 
 const SCANNER_SETUP: Partial<Record<ScannerName, ScannerSetup>> = {
   sq: sqIvfSetup,
+  pq: pqIvfSetup,
 };
 
 const align = (v: number, a: number): number => Math.ceil(v / a) * a;

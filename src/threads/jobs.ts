@@ -9,6 +9,7 @@ import { knnRange, type KnnTask } from '../search/exhaustive.js';
 import { ivfSearchRange, type IvfSearchTask } from '../search/ivfScan.js';
 import { ivfSearchByListRange, type IvfByListTask } from '../search/ivfScanByList.js';
 import { sqKnnRange, type SqKnnTask } from '../search/sqScan.js';
+import { pqAssignRange, pqEncodeRange, pqKnnRange, type PQAssignTask, type PQEncodeTask, type PQKnnTask } from '../search/pqScan.js';
 import { hnswAddRange, hnswSearchRange, type HNSWAddTask, type HNSWSearchTask } from '../search/hnswSearch.js';
 
 export type JobFn = (args: unknown, lo: number, hi: number, slot: number) => void;
@@ -18,6 +19,9 @@ export const jobs: Record<string, JobFn> = {
   'ivf.search': (args, lo, hi, slot) => ivfSearchRange(args as IvfSearchTask, lo, hi, slot),
   'ivf.searchByList': (args, lo, hi, slot) => ivfSearchByListRange(args as IvfByListTask, lo, hi, slot),
   'sq.knn': (args, lo, hi, slot) => sqKnnRange(args as SqKnnTask, lo, hi, slot),
+  'pq.knn': (args, lo, hi, slot) => pqKnnRange(args as PQKnnTask, lo, hi, slot),
+  'pq.encode': (args, lo, hi, slot) => pqEncodeRange(args as PQEncodeTask, lo, hi, slot),
+  'pq.assign': (args, lo, hi, slot) => pqAssignRange(args as PQAssignTask, lo, hi, slot),
   'hnsw.search': (args, lo, hi, slot) => hnswSearchRange(args as HNSWSearchTask, lo, hi, slot),
   'hnsw.add': (args, lo, hi, slot) => hnswAddRange(args as HNSWAddTask, lo, hi, slot),
 };

@@ -1,0 +1,385 @@
+// Product quantization kernels: look-up tables of a vector against the M sub-quantizers, encoding
+// (nearest sub-centroid per sub-vector, bit-packed as Faiss's PQEncoderGeneric packs), and the scan
+// of n codes through a look-up table fused with a top-k heap (flat codes or an inverted list).
+//
+// Centroids are read transposed: cT holds, for each sub-quantizer m and sub-dimension t, the ksub
+// floats c[m][0..ksub)[t] contiguously (cT + ((m*dsub + t)*ksub + j)*4). Four (or eight) centroids
+// then sit in the lanes of one or two v128, and every lane sums over t in order, from 0, with a
+// separate multiply and add: the very float operations of Faiss's scalar fvec_L2sqr and
+// fvec_inner_product, so that tables and codes are bit-identical to theirs.
+//
+// Codes: sub-code m occupies bits [m*nbits, (m+1)*nbits) of the code, least significant bit first
+// (nbits = 8: byte m; nbits = 4: low nibble of byte m/2 for even m, high nibble for odd m).
+
+import { heap_replace_top } from './heap';
+
+const INF: f32 = Infinity;
+
+// ---- look-up tables ---------------------------------------------------------------------------
+
+@inline function row_l2(xs: usize, ct: usize, ksub: i32, dsub: i32, out: usize): void {
+  const rowBytes = <usize>ksub << 2;
+  let j = 0;
+  for (; j + 8 <= ksub; j += 8) {
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+    let p = ct + (<usize>j << 2);
+    for (let t = 0; t < dsub; t++) {
+      const xv = f32x4.splat(load<f32>(xs + (<usize>t << 2)));
+      const d0 = f32x4.sub(xv, v128.load(p));
+      const d1 = f32x4.sub(xv, v128.load(p, 16));
+      a0 = f32x4.add(a0, f32x4.mul(d0, d0));
+      a1 = f32x4.add(a1, f32x4.mul(d1, d1));
+      p += rowBytes;
+    }
+    v128.store(out + (<usize>j << 2), a0);
+    v128.store(out + (<usize>j << 2), a1, 16);
+  }
+  for (; j + 4 <= ksub; j += 4) {
+    let a0 = f32x4.splat(0);
+    let p = ct + (<usize>j << 2);
+    for (let t = 0; t < dsub; t++) {
+      const d0 = f32x4.sub(f32x4.splat(load<f32>(xs + (<usize>t << 2))), v128.load(p));
+      a0 = f32x4.add(a0, f32x4.mul(d0, d0));
+      p += rowBytes;
+    }
+    v128.store(out + (<usize>j << 2), a0);
+  }
+  for (; j < ksub; j++) {
+    let s: f32 = 0;
+    for (let t = 0; t < dsub; t++) {
+      const u = load<f32>(xs + (<usize>t << 2)) - load<f32>(ct + ((<usize>t * <usize>ksub + <usize>j) << 2));
+      s += u * u;
+    }
+    store<f32>(out + (<usize>j << 2), s);
+  }
+}
+
+@inline function row_ip(xs: usize, ct: usize, ksub: i32, dsub: i32, out: usize): void {
+  const rowBytes = <usize>ksub << 2;
+  let j = 0;
+  for (; j + 8 <= ksub; j += 8) {
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+    let p = ct + (<usize>j << 2);
+    for (let t = 0; t < dsub; t++) {
+      const xv = f32x4.splat(load<f32>(xs + (<usize>t << 2)));
+      a0 = f32x4.add(a0, f32x4.mul(xv, v128.load(p)));
+      a1 = f32x4.add(a1, f32x4.mul(xv, v128.load(p, 16)));
+      p += rowBytes;
+    }
+    v128.store(out + (<usize>j << 2), a0);
+    v128.store(out + (<usize>j << 2), a1, 16);
+  }
+  for (; j + 4 <= ksub; j += 4) {
+    let a0 = f32x4.splat(0);
+    let p = ct + (<usize>j << 2);
+    for (let t = 0; t < dsub; t++) {
+      a0 = f32x4.add(a0, f32x4.mul(f32x4.splat(load<f32>(xs + (<usize>t << 2))), v128.load(p)));
+      p += rowBytes;
+    }
+    v128.store(out + (<usize>j << 2), a0);
+  }
+  for (; j < ksub; j++) {
+    let s: f32 = 0;
+    for (let t = 0; t < dsub; t++) s += load<f32>(xs + (<usize>t << 2)) * load<f32>(ct + ((<usize>t * <usize>ksub + <usize>j) << 2));
+    store<f32>(out + (<usize>j << 2), s);
+  }
+}
+
+/**
+ * Look-up table of one vector x (M*dsub floats): out[m*ksub + j] = ||x_m - c_mj||^2 (metric 1) or
+ * <x_m, c_mj> (metric 0). out: M*ksub floats. Faiss's compute_distance_table / compute_inner_prod_table.
+ */
+export function pq_distance_table(metric: i32, x: usize, cT: usize, M: i32, ksub: i32, dsub: i32, out: usize): void {
+  const sub = (<usize>dsub * <usize>ksub) << 2;
+  for (let m = 0; m < M; m++) {
+    const xs = x + ((<usize>m * <usize>dsub) << 2);
+    const ct = cT + <usize>m * sub;
+    const o = out + ((<usize>m * <usize>ksub) << 2);
+    if (metric == 1) row_l2(xs, ct, ksub, dsub, o);
+    else row_ip(xs, ct, ksub, dsub, o);
+  }
+}
+
+/** n look-up tables (x: n*M*dsub floats, out: n*M*ksub floats). */
+export function pq_distance_tables(metric: i32, x: usize, n: i32, cT: usize, M: i32, ksub: i32, dsub: i32, out: usize): void {
+  const dBytes = (<usize>M * <usize>dsub) << 2;
+  const tBytes = (<usize>M * <usize>ksub) << 2;
+  for (let i = 0; i < n; i++) pq_distance_table(metric, x + <usize>i * dBytes, cT, M, ksub, dsub, out + <usize>i * tBytes);
+}
+
+/** out[i] = a[i] + bf * b[i] for i < n (Faiss's fvec_madd: a multiply, then an add). */
+export function pq_madd(n: i32, a: usize, bf: f32, b: usize, out: usize): void {
+  const bv = f32x4.splat(bf);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, f32x4.add(v128.load(a + o), f32x4.mul(bv, v128.load(b + o))));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, load<f32>(a + o) + bf * load<f32>(b + o));
+  }
+}
+
+// ---- encoding ---------------------------------------------------------------------------------
+
+/**
+ * Index of the nearest of the ksub centroids of one sub-quantizer (first one on ties; 0 if none is
+ * finite); its squared distance goes to disOut when disOut != 0.
+ */
+@inline function nearest(xs: usize, ct: usize, ksub: i32, dsub: i32, disOut: usize): i32 {
+  const rowBytes = <usize>ksub << 2;
+  let j = 0;
+  let bestV = f32x4.splat(INF);
+  let bestI = i32x4.splat(0);
+  let jv = i32x4(0, 1, 2, 3);
+  const four = i32x4.splat(4);
+  for (; j + 8 <= ksub; j += 8) {
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+    let p = ct + (<usize>j << 2);
+    for (let t = 0; t < dsub; t++) {
+      const xv = f32x4.splat(load<f32>(xs + (<usize>t << 2)));
+      const d0 = f32x4.sub(xv, v128.load(p));
+      const d1 = f32x4.sub(xv, v128.load(p, 16));
+      a0 = f32x4.add(a0, f32x4.mul(d0, d0));
+      a1 = f32x4.add(a1, f32x4.mul(d1, d1));
+      p += rowBytes;
+    }
+    let lt = f32x4.lt(a0, bestV);
+    bestV = v128.bitselect(a0, bestV, lt);
+    bestI = v128.bitselect(jv, bestI, lt);
+    jv = i32x4.add(jv, four);
+    lt = f32x4.lt(a1, bestV);
+    bestV = v128.bitselect(a1, bestV, lt);
+    bestI = v128.bitselect(jv, bestI, lt);
+    jv = i32x4.add(jv, four);
+  }
+  for (; j + 4 <= ksub; j += 4) {
+    let a0 = f32x4.splat(0);
+    let p = ct + (<usize>j << 2);
+    for (let t = 0; t < dsub; t++) {
+      const d0 = f32x4.sub(f32x4.splat(load<f32>(xs + (<usize>t << 2))), v128.load(p));
+      a0 = f32x4.add(a0, f32x4.mul(d0, d0));
+      p += rowBytes;
+    }
+    const lt = f32x4.lt(a0, bestV);
+    bestV = v128.bitselect(a0, bestV, lt);
+    bestI = v128.bitselect(jv, bestI, lt);
+    jv = i32x4.add(jv, four);
+  }
+  // lanes hold the first minimum of their own indices; keep the smallest value, then the smallest index
+  let bv = f32x4.extract_lane(bestV, 0);
+  let bi = i32x4.extract_lane(bestI, 0);
+  let v = f32x4.extract_lane(bestV, 1);
+  let vi = i32x4.extract_lane(bestI, 1);
+  if (v < bv || (v == bv && vi < bi)) { bv = v; bi = vi; }
+  v = f32x4.extract_lane(bestV, 2);
+  vi = i32x4.extract_lane(bestI, 2);
+  if (v < bv || (v == bv && vi < bi)) { bv = v; bi = vi; }
+  v = f32x4.extract_lane(bestV, 3);
+  vi = i32x4.extract_lane(bestI, 3);
+  if (v < bv || (v == bv && vi < bi)) { bv = v; bi = vi; }
+  // the scalar tail comes after every lane's index, so strict < keeps the first minimum
+  for (; j < ksub; j++) {
+    let s: f32 = 0;
+    for (let t = 0; t < dsub; t++) {
+      const u = load<f32>(xs + (<usize>t << 2)) - load<f32>(ct + ((<usize>t * <usize>ksub + <usize>j) << 2));
+      s += u * u;
+    }
+    if (s < bv) { bv = s; bi = j; }
+  }
+  if (disOut != 0) store<f32>(disOut, bv);
+  return bi;
+}
+
+/**
+ * Codes of n vectors (x: n*M*dsub floats): for each sub-vector the nearest sub-centroid (L2), packed
+ * nbits per sub-code into codeSize = ceil(M*nbits/8) bytes per vector (unused high bits zero).
+ * Faiss's ProductQuantizer::compute_codes with dsub < 16 (direct distances).
+ */
+export function pq_compute_codes(x: usize, n: i32, cT: usize, M: i32, ksub: i32, dsub: i32, nbits: i32, codes: usize): void {
+  const codeSize = <usize>((M * nbits + 7) >> 3);
+  const dBytes = (<usize>M * <usize>dsub) << 2;
+  const sub = (<usize>dsub * <usize>ksub) << 2;
+  for (let i = 0; i < n; i++) {
+    const xi = x + <usize>i * dBytes;
+    let o = codes + <usize>i * codeSize;
+    let buf: u32 = 0;
+    let nb: i32 = 0;
+    for (let m = 0; m < M; m++) {
+      const c = nearest(xi + ((<usize>m * <usize>dsub) << 2), cT + <usize>m * sub, ksub, dsub, 0);
+      buf |= <u32>c << nb;
+      nb += nbits;
+      while (nb >= 8) {
+        store<u8>(o++, <u8>buf);
+        buf >>= 8;
+        nb -= 8;
+      }
+    }
+    if (nb > 0) store<u8>(o, <u8>buf);
+  }
+}
+
+/**
+ * Nearest of k centroids (transposed: cT + (t*k + j)*4) for n vectors of dimension dsub: labels[i]
+ * (i64) and its squared distance dis[i] (exact, direct). The assignment step of k-means for the
+ * small dimensions of PQ sub-quantizers.
+ */
+export function pq_assign(x: usize, n: i32, cT: usize, k: i32, dsub: i32, labels: usize, dis: usize): void {
+  const dBytes = <usize>dsub << 2;
+  for (let i = 0; i < n; i++) {
+    const c = nearest(x + <usize>i * dBytes, cT, k, dsub, dis + (<usize>i << 2));
+    store<i64>(labels + (<usize>i << 3), <i64>c);
+  }
+}
+
+// ---- scanning codes -----------------------------------------------------------------------------
+
+/** Sub-code m of the code at c (nbits <= 8: at most two bytes). */
+@inline function sub_code(c: usize, m: i32, nbits: i32, mask: u32): u32 {
+  const bit = <usize>m * <usize>nbits;
+  const p = c + (bit >> 3);
+  const shift = <u32>(bit & 7);
+  let v = <u32>load<u8>(p);
+  if (shift + <u32>nbits > 8) v |= <u32>load<u8>(p + 1) << 8;
+  return (v >> shift) & mask;
+}
+
+/** Sum over m of table[m][sub-code m] for one code: in order, or by groups of 4 (Faiss's IndexPQ for M % 4 == 0). */
+@inline function code_dis(c: usize, M: i32, nbits: i32, ksub: i32, table: usize, grouped: bool): f32 {
+  const rowBytes = <usize>ksub << 2;
+  let s: f32 = 0;
+  if (nbits == 8) {
+    if (grouped) {
+      let t = table;
+      for (let m = 0; m < M; m += 4) {
+        let g = load<f32>(t + (<usize>load<u8>(c + m) << 2));
+        g += load<f32>(t + rowBytes + (<usize>load<u8>(c + m + 1) << 2));
+        g += load<f32>(t + 2 * rowBytes + (<usize>load<u8>(c + m + 2) << 2));
+        g += load<f32>(t + 3 * rowBytes + (<usize>load<u8>(c + m + 3) << 2));
+        s += g;
+        t += 4 * rowBytes;
+      }
+    } else {
+      let t = table;
+      for (let m = 0; m < M; m++) {
+        s += load<f32>(t + (<usize>load<u8>(c + m) << 2));
+        t += rowBytes;
+      }
+    }
+  } else {
+    const mask: u32 = (1 << nbits) - 1;
+    let t = table;
+    if (grouped) {
+      for (let m = 0; m < M; m += 4) {
+        let g = load<f32>(t + (<usize>sub_code(c, m, nbits, mask) << 2));
+        g += load<f32>(t + rowBytes + (<usize>sub_code(c, m + 1, nbits, mask) << 2));
+        g += load<f32>(t + 2 * rowBytes + (<usize>sub_code(c, m + 2, nbits, mask) << 2));
+        g += load<f32>(t + 3 * rowBytes + (<usize>sub_code(c, m + 3, nbits, mask) << 2));
+        s += g;
+        t += 4 * rowBytes;
+      }
+    } else {
+      for (let m = 0; m < M; m++) {
+        s += load<f32>(t + (<usize>sub_code(c, m, nbits, mask) << 2));
+        t += rowBytes;
+      }
+    }
+  }
+  return s;
+}
+
+/** Four 8-bit codes at once (independent sums, same order as code_dis). */
+@inline function scan4_8(isMax: bool, c0: usize, cs: usize, M: i32, ksub: i32, table: usize, grouped: bool, dis0: f32, k: usize, hd: usize, hi: usize, useIds: bool, ids: usize, id0: i64): void {
+  const rowBytes = <usize>ksub << 2;
+  const c1 = c0 + cs, c2 = c1 + cs, c3 = c2 + cs;
+  let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
+  let t = table;
+  if (grouped) {
+    for (let m = 0; m < M; m += 4) {
+      const t1 = t + rowBytes, t2 = t1 + rowBytes, t3 = t2 + rowBytes;
+      let g0 = load<f32>(t + (<usize>load<u8>(c0 + m) << 2));
+      let g1 = load<f32>(t + (<usize>load<u8>(c1 + m) << 2));
+      let g2 = load<f32>(t + (<usize>load<u8>(c2 + m) << 2));
+      let g3 = load<f32>(t + (<usize>load<u8>(c3 + m) << 2));
+      g0 += load<f32>(t1 + (<usize>load<u8>(c0 + m + 1) << 2));
+      g1 += load<f32>(t1 + (<usize>load<u8>(c1 + m + 1) << 2));
+      g2 += load<f32>(t1 + (<usize>load<u8>(c2 + m + 1) << 2));
+      g3 += load<f32>(t1 + (<usize>load<u8>(c3 + m + 1) << 2));
+      g0 += load<f32>(t2 + (<usize>load<u8>(c0 + m + 2) << 2));
+      g1 += load<f32>(t2 + (<usize>load<u8>(c1 + m + 2) << 2));
+      g2 += load<f32>(t2 + (<usize>load<u8>(c2 + m + 2) << 2));
+      g3 += load<f32>(t2 + (<usize>load<u8>(c3 + m + 2) << 2));
+      g0 += load<f32>(t3 + (<usize>load<u8>(c0 + m + 3) << 2));
+      g1 += load<f32>(t3 + (<usize>load<u8>(c1 + m + 3) << 2));
+      g2 += load<f32>(t3 + (<usize>load<u8>(c2 + m + 3) << 2));
+      g3 += load<f32>(t3 + (<usize>load<u8>(c3 + m + 3) << 2));
+      s0 += g0;
+      s1 += g1;
+      s2 += g2;
+      s3 += g3;
+      t = t3 + rowBytes;
+    }
+  } else {
+    for (let m = 0; m < M; m++) {
+      s0 += load<f32>(t + (<usize>load<u8>(c0 + m) << 2));
+      s1 += load<f32>(t + (<usize>load<u8>(c1 + m) << 2));
+      s2 += load<f32>(t + (<usize>load<u8>(c2 + m) << 2));
+      s3 += load<f32>(t + (<usize>load<u8>(c3 + m) << 2));
+      t += rowBytes;
+    }
+  }
+  offer(isMax, dis0 + s0, k, hd, hi, useIds, ids, id0);
+  offer(isMax, dis0 + s1, k, hd, hi, useIds, ids + 8, id0 + 1);
+  offer(isMax, dis0 + s2, k, hd, hi, useIds, ids + 16, id0 + 2);
+  offer(isMax, dis0 + s3, k, hd, hi, useIds, ids + 24, id0 + 3);
+}
+
+@inline function offer(isMax: bool, v: f32, k: usize, hd: usize, hi: usize, useIds: bool, idp: usize, id: i64): void {
+  const top = load<f32>(hd);
+  if (isMax ? v < top : v > top) heap_replace_top(isMax, k, hd, hi, v, useIds ? load<i64>(idp) : id);
+}
+
+@inline function scan_codes(isMax: bool, codes: usize, n: i32, M: i32, nbits: i32, table: usize, grouped: bool, dis0: f32, k: i32, hd: usize, hi: usize, useIds: bool, ids: usize, idBase: i64): void {
+  const ksub = 1 << nbits;
+  const cs = <usize>((M * nbits + 7) >> 3);
+  const kk = <usize>k;
+  grouped = grouped && (M & 3) == 0;
+  let j = 0;
+  if (nbits == 8) {
+    for (; j + 4 <= n; j += 4) {
+      scan4_8(isMax, codes + <usize>j * cs, cs, M, ksub, table, grouped, dis0, kk, hd, hi, useIds, ids + (<usize>j << 3), idBase + j);
+    }
+  }
+  for (; j < n; j++) {
+    const v = dis0 + code_dis(codes + <usize>j * cs, M, nbits, ksub, table, grouped);
+    offer(isMax, v, kk, hd, hi, useIds, ids + (<usize>j << 3), idBase + j);
+  }
+}
+
+/**
+ * Scans n flat codes (codeSize = ceil(M*nbits/8) bytes each) with a look-up table (M rows of
+ * 2^nbits floats): distance dis0 + sum_m table[m][code_m], offered to one heap of size k (isMax: L2
+ * max-heap; else inner-product min-heap) with id idBase + j. grouped: sum by groups of 4 (M % 4 == 0).
+ */
+export function pq_scan(isMax: bool, codes: usize, n: i32, M: i32, nbits: i32, table: usize, grouped: bool, dis0: f32, k: i32, hd: usize, hi: usize, idBase: i64): void {
+  if (isMax) scan_codes(true, codes, n, M, nbits, table, grouped, dis0, k, hd, hi, false, 0, idBase);
+  else scan_codes(false, codes, n, M, nbits, table, grouped, dis0, k, hd, hi, false, 0, idBase);
+}
+
+/** As pq_scan, for an inverted list: the int64 ids of the n codes are at `ids`. */
+export function pq_scan_ids(isMax: bool, codes: usize, ids: usize, n: i32, M: i32, nbits: i32, table: usize, grouped: bool, dis0: f32, k: i32, hd: usize, hi: usize): void {
+  if (isMax) scan_codes(true, codes, n, M, nbits, table, grouped, dis0, k, hd, hi, true, ids, 0);
+  else scan_codes(false, codes, n, M, nbits, table, grouped, dis0, k, hd, hi, true, ids, 0);
+}
+
+/**
+ * Distances of n codes through a table into out (n floats), no heap: for range search and for
+ * callers that filter. Same sums as pq_scan.
+ */
+export function pq_code_distances(codes: usize, n: i32, M: i32, nbits: i32, table: usize, grouped: bool, dis0: f32, out: usize): void {
+  const ksub = 1 << nbits;
+  grouped = grouped && (M & 3) == 0;
+  const cs = <usize>((M * nbits + 7) >> 3);
+  for (let j = 0; j < n; j++) store<f32>(out + (<usize>j << 2), dis0 + code_dis(codes + <usize>j * cs, M, nbits, ksub, table, grouped));
+}

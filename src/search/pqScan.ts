@@ -1,0 +1,355 @@
+/**
+ * @module search/pqScan
+ * Where product-quantized codes are encoded and scanned, on any thread of the pool:
+ *  - `pqEncodeRange`: codes of a range of vectors (job 'pq.encode');
+ *  - `pqKnnRange`: k-NN of a range of queries over flat PQ codes kept in segments (IndexPQ, job
+ *    'pq.knn'): per query one look-up table (M x ksub floats), computed in the quantizer's memory,
+ *    copied to each code segment's scratch, and the codes scanned there in place;
+ *  - the IVF list scanner of IndexIVFPQ (`pqIvfSetup`, `pqIvfScan`, registered in search/ivfScan
+ *    as 'pq'): per query the query's tables, per probed list the list's table (Faiss's QueryTables:
+ *    precomputed tables for L2 by residual, or the residual's own table, or the query's table plus
+ *    dis0 = <q, centroid> for inner product), then the list scanned.
+ *
+ * Kernels only see one memory at a time. Tables are built in the index's (or the quantizer's)
+ * working memory, in the calling thread's scratch slot, and must meet the codes: the table
+ * (M*ksub*4 bytes: 64 KiB for PQ64) is copied into the scratch slot of the memory that holds the
+ * codes, or, for an inverted list shorter than that in bytes, the list's codes and ids (and the heap)
+ * are copied next to the table, whichever moves fewer bytes.
+ */
+import { kernelsFor } from '../kernels/wasm.js';
+import { SLOT_BYTES, Segment } from '../storage/Segment.js';
+import type { IvfSearchTask } from './ivfScan.js';
+import type { WasmKernels } from '../kernels/wasm.js';
+
+/** What a thread needs to run PQ kernels: a memory holding the transposed centroids at cT. */
+export interface PQKernelRef {
+  memory: WebAssembly.Memory;
+  /** Byte offset of the transposed centroids (d*ksub floats) in memory. */
+  cT: number;
+  M: number;
+  nbits: number;
+  ksub: number;
+  dsub: number;
+}
+
+/** Vectors or codes kept in a segment: memory, byte offset of the first, count. */
+export interface PQSegmentRef {
+  memory: WebAssembly.Memory;
+  dataOffset: number;
+  count: number;
+}
+
+const align = (v: number, a = 16): number => Math.ceil(v / a) * a;
+
+/** cT[(m*dsub + t)*ksub + j] = c[(m*ksub + j)*dsub + t]: the kernels' layout. */
+export function writeTransposed(c: Float32Array, M: number, ksub: number, dsub: number, out: Float32Array): void {
+  for (let m = 0; m < M; m++) {
+    for (let j = 0; j < ksub; j++) {
+      const src = (m * ksub + j) * dsub;
+      for (let t = 0; t < dsub; t++) out[(m * dsub + t) * ksub + j] = c[src + t]!;
+    }
+  }
+}
+
+// ---- encoding ---------------------------------------------------------------------------------
+
+export interface PQEncodeTask {
+  pq: PQKernelRef;
+  /** vectors, n*d floats */
+  x: Float32Array;
+  /** output, n*codeSize bytes */
+  codes: Uint8Array;
+}
+
+/** Encodes vectors [lo, hi) of the task in scratch slot `slot` of the quantizer's memory. */
+export function pqEncodeRange(task: PQEncodeTask, lo: number, hi: number, slot: number): void {
+  const { pq, x, codes } = task;
+  const d = pq.M * pq.dsub;
+  const codeSize = Math.ceil((pq.M * pq.nbits) / 8);
+  const kern = kernelsFor(pq.memory);
+  const base = Segment.slotOffset(slot);
+  const block = Math.max(1, Math.min(4096, Math.floor((SLOT_BYTES - 64) / (d * 4 + codeSize))));
+  const Xp = base;
+  const Cp = align(Xp + block * d * 4);
+  const buf = pq.memory.buffer;
+  for (let i0 = lo; i0 < hi; i0 += block) {
+    const nb = Math.min(block, hi - i0);
+    new Float32Array(buf, Xp, nb * d).set(x.subarray(i0 * d, (i0 + nb) * d));
+    kern.pq_compute_codes(Xp, nb, pq.cT, pq.M, pq.ksub, pq.dsub, pq.nbits, Cp);
+    codes.set(new Uint8Array(buf, Cp, nb * codeSize), i0 * codeSize);
+  }
+}
+
+/** Computes n look-up tables (L2 or IP) of x (n*d floats) in slot `slot` of the quantizer's memory. */
+export function pqTables(pq: PQKernelRef, metric: number, x: Float32Array, n: number, slot: number, out = new Float32Array(n * pq.M * pq.ksub)): Float32Array {
+  const d = pq.M * pq.dsub;
+  const tab = pq.M * pq.ksub;
+  const kern = kernelsFor(pq.memory);
+  const base = Segment.slotOffset(slot);
+  const block = Math.max(1, Math.floor((SLOT_BYTES - 64) / ((d + tab) * 4)));
+  if ((d + tab) * 4 + 64 > SLOT_BYTES) throw new RangeError(`PQ look-up table of ${tab} floats does not fit a scratch slot`);
+  const Xp = base;
+  const Tp = align(Xp + block * d * 4);
+  const buf = pq.memory.buffer;
+  for (let i0 = 0; i0 < n; i0 += block) {
+    const nb = Math.min(block, n - i0);
+    new Float32Array(buf, Xp, nb * d).set(x.subarray(i0 * d, (i0 + nb) * d));
+    kern.pq_distance_tables(metric, Xp, nb, pq.cT, pq.M, pq.ksub, pq.dsub, Tp);
+    out.set(new Float32Array(buf, Tp, nb * tab), i0 * tab);
+  }
+  return out;
+}
+
+export interface PQAssignTask {
+  /** memory holding k centroids of dimension dsub, transposed, at cT */
+  memory: WebAssembly.Memory;
+  cT: number;
+  k: number;
+  dsub: number;
+  /** vectors, n*dsub floats */
+  x: Float32Array;
+  /** output, size n */
+  labels: BigInt64Array;
+  /** output, size n */
+  distances: Float32Array;
+}
+
+/** Nearest centroid of vectors [lo, hi) (k-means assignment of PQ training), in scratch slot `slot`. */
+export function pqAssignRange(task: PQAssignTask, lo: number, hi: number, slot: number): void {
+  const { memory, cT, k, dsub, x } = task;
+  const kern = kernelsFor(memory);
+  const base = Segment.slotOffset(slot);
+  const block = Math.max(1, Math.min(65536, Math.floor((SLOT_BYTES - 64) / (dsub * 4 + 12))));
+  const Xp = base;
+  const Lp = align(Xp + block * dsub * 4);
+  const Dp = align(Lp + block * 8);
+  const buf = memory.buffer;
+  for (let i0 = lo; i0 < hi; i0 += block) {
+    const nb = Math.min(block, hi - i0);
+    new Float32Array(buf, Xp, nb * dsub).set(x.subarray(i0 * dsub, (i0 + nb) * dsub));
+    kern.pq_assign(Xp, nb, cT, k, dsub, Lp, Dp);
+    task.labels.set(new BigInt64Array(buf, Lp, nb), i0);
+    task.distances.set(new Float32Array(buf, Dp, nb), i0);
+  }
+}
+
+// ---- flat codes (IndexPQ) ---------------------------------------------------------------------
+
+export interface PQKnnTask {
+  metric: number; // 1 = L2, 0 = inner product
+  k: number;
+  pq: PQKernelRef;
+  /** Sum the look-ups by groups of 4 (Faiss's IndexPQ when M % 4 == 0). */
+  grouped: boolean;
+  /** the code segments, in id order */
+  segments: PQSegmentRef[];
+  /** queries, n*d floats */
+  x: Float32Array;
+  /** output, size n*k */
+  distances: Float32Array;
+  /** output, size n*k */
+  labels: BigInt64Array;
+}
+
+/** Scratch bytes of a flat PQ scan in a code segment's slot: table, heap. */
+function flatLayout(pq: PQKernelRef, k: number): { table: number; hd: number; hi: number; end: number } {
+  const table = 0;
+  const hd = align(table + pq.M * pq.ksub * 4);
+  const hi = align(hd + k * 4);
+  return { table, hd, hi, end: hi + k * 8 };
+}
+
+/** k-NN of queries [q0, q1) over flat PQ codes, on scratch slot `slot`. */
+export function pqKnnRange(task: PQKnnTask, q0: number, q1: number, slot: number): void {
+  const { pq, k, metric, segments } = task;
+  const d = pq.M * pq.dsub;
+  const tabFloats = pq.M * pq.ksub;
+  const isMax = metric === 1 ? 1 : 0;
+  const base = Segment.slotOffset(slot);
+  const lay = flatLayout(pq, k);
+  if (lay.end > SLOT_BYTES || align(d * 4) + tabFloats * 4 > SLOT_BYTES) {
+    throw new RangeError(`IndexPQ search: k = ${k} with a table of ${tabFloats} floats does not fit a scratch slot`);
+  }
+  const pqKern = kernelsFor(pq.memory);
+  const pqBuf = pq.memory.buffer;
+  const Xp = base;
+  const Tp = base + align(d * 4);
+  const grouped = task.grouped ? 1 : 0;
+  for (let i = q0; i < q1; i++) {
+    new Float32Array(pqBuf, Xp, d).set(task.x.subarray(i * d, (i + 1) * d));
+    pqKern.pq_distance_table(metric, Xp, pq.cT, pq.M, pq.ksub, pq.dsub, Tp);
+    const table = new Float32Array(pqBuf, Tp, tabFloats);
+    let idBase = 0n;
+    let prev: PQSegmentRef | undefined;
+    const o = i * k;
+    for (const seg of segments) {
+      if (seg.count === 0) continue;
+      const kern = kernelsFor(seg.memory);
+      const buf = seg.memory.buffer;
+      new Float32Array(buf, base + lay.table, tabFloats).set(table);
+      if (prev === undefined) {
+        kern.heap_heapify(isMax, 1, k, base + lay.hd, base + lay.hi);
+      } else {
+        new Uint8Array(buf, base + lay.hd, lay.end - lay.hd).set(new Uint8Array(prev.memory.buffer, base + lay.hd, lay.end - lay.hd));
+      }
+      kern.pq_scan(isMax, seg.dataOffset, seg.count, pq.M, pq.nbits, base + lay.table, grouped, 0, k, base + lay.hd, base + lay.hi, idBase);
+      idBase += BigInt(seg.count);
+      prev = seg;
+    }
+    if (prev === undefined) {
+      task.distances.fill(isMax ? 3.4028234663852886e38 : -3.4028234663852886e38, o, o + k);
+      task.labels.fill(-1n, o, o + k);
+      continue;
+    }
+    kernelsFor(prev.memory).heap_reorder(isMax, 1, k, base + lay.hd, base + lay.hi);
+    task.distances.set(new Float32Array(prev.memory.buffer, base + lay.hd, k), o);
+    task.labels.set(new BigInt64Array(prev.memory.buffer, base + lay.hi, k), o);
+  }
+}
+
+// ---- inverted lists (IndexIVFPQ) ------------------------------------------------------------------
+
+/** How a list's table is made (Faiss's QueryTables). */
+export const IvfPQMode = {
+  /** The query's own table (L2 or IP) for every list, dis0 = 0: not by residual. */
+  QueryTable: 0,
+  /** Inner product by residual: the query's IP table, dis0 = <q, centroid>. */
+  InnerProductResidual: 1,
+  /** L2 by residual with precomputed tables: table = pre[list] - 2 * IPtable(q), dis0 = ||q - centroid||^2. */
+  Precomputed: 2,
+  /** L2 by residual without them: the L2 table of the residual q - centroid, dis0 = 0. */
+  ResidualTable: 3,
+} as const;
+
+/** What the 'pq' list scanner reads (IvfSearchTask.pq, from IndexIVFPQ's scanArgs()). */
+export interface IvfPQScanData {
+  /** The index's working memory: transposed centroids at pq.cT, precomputed tables at `pre`. */
+  pq: PQKernelRef;
+  mode: number;
+  /** Byte offset of the precomputed tables (nlist * M * ksub floats) in pq.memory (mode Precomputed). */
+  pre: number;
+  /** Where the coarse centroids are (nlist vectors of d floats, in order over the segments). */
+  coarse: PQSegmentRef[];
+}
+
+/** The scratch slot a pointer is in (ivfSearchRange gives the scanner the query's address in its slot). */
+const slotBase = (p: number): number => Math.floor(p / SLOT_BYTES) * SLOT_BYTES;
+
+/**
+ * The working memory's scratch slot during an IVF search: query, residual, the query's inner-product
+ * table, the list's table, then room for a heap of k and for a short list (codes and ids) copied in.
+ */
+function ivfLayout(pq: PQKernelRef, k: number): { q: number; r: number; sim2: number; table: number; hd: number; hi: number; codes: number; end: number } {
+  const d = pq.M * pq.dsub;
+  const tab = pq.M * pq.ksub * 4;
+  const q = 0;
+  const r = align(q + d * 4);
+  const sim2 = align(r + d * 4);
+  const table = align(sim2 + tab);
+  const hd = align(table + tab);
+  const hi = align(hd + k * 4);
+  const codes = align(hi + k * 8);
+  // a list is copied in only when its codes and ids take fewer bytes than the table
+  return { q, r, sim2, table, hd, hi, codes, end: codes + tab + 16 };
+}
+
+/** The coarse centroid of list l (a view, no copy). */
+function centroid(coarse: PQSegmentRef[], l: number, d: number): Float32Array {
+  let base = 0;
+  for (const seg of coarse) {
+    if (l < base + seg.count) return new Float32Array(seg.memory.buffer, seg.dataOffset + (l - base) * d * 4, d);
+    base += seg.count;
+  }
+  throw new RangeError(`IVFPQ: list ${l} has no coarse centroid (${base} centroids)`);
+}
+
+/**
+ * The 'pq' scanner's setup (search/ivfScan), when a query starts on a list memory: the query's
+ * tables in the working memory (same slot as the query's); the query table itself goes to `ext` in
+ * the list memory when every list uses it.
+ */
+export function pqIvfSetup(mem: WebAssembly.Memory, t: IvfSearchTask, q: number, ext: number): void {
+  const sd = t.pq!;
+  const { pq } = sd;
+  const d = t.d;
+  const tabFloats = pq.M * pq.ksub;
+  const base = slotBase(q);
+  const lay = ivfLayout(pq, t.k);
+  if (lay.end > SLOT_BYTES || ext + tabFloats * 4 > base + SLOT_BYTES) {
+    throw new RangeError(`IVFPQ search: look-up tables of ${pq.M} x ${pq.ksub} floats with k = ${t.k} do not fit a scratch slot`);
+  }
+  const kern = kernelsFor(pq.memory);
+  const buf = pq.memory.buffer;
+  new Float32Array(buf, base + lay.q, d).set(new Float32Array(mem.buffer, q, d));
+  switch (sd.mode) {
+    case IvfPQMode.QueryTable:
+    case IvfPQMode.InnerProductResidual:
+      kern.pq_distance_table(sd.mode === IvfPQMode.QueryTable ? t.metric : 0, base + lay.q, pq.cT, pq.M, pq.ksub, pq.dsub, base + lay.table);
+      new Float32Array(mem.buffer, ext, tabFloats).set(new Float32Array(buf, base + lay.table, tabFloats));
+      break;
+    case IvfPQMode.Precomputed:
+      kern.pq_distance_table(0, base + lay.q, pq.cT, pq.M, pq.ksub, pq.dsub, base + lay.sim2);
+      break;
+    default:
+      break;
+  }
+}
+
+/**
+ * The 'pq' list scanner: makes the list's table when it depends on the list (and dis0), then scans
+ * the list's codes through it. The table is made in the working memory; the scan runs where less has
+ * to be copied: the table goes to `ext` in the list's memory, or (short lists) the list's codes and
+ * ids, with the heap, come to the working memory.
+ */
+export function pqIvfScan(kern: WasmKernels, t: IvfSearchTask, q: number, codes: number, ids: number, n: number, hd: number, hi: number, tmp: number, listNo: number, ext: number, mem: WebAssembly.Memory): void {
+  void tmp;
+  const sd = t.pq!;
+  const { pq } = sd;
+  const isMax = t.metric === 1 ? 1 : 0;
+  if (sd.mode === IvfPQMode.QueryTable) {
+    kern.pq_scan_ids(isMax, codes, ids, n, pq.M, pq.nbits, ext, 0, 0, t.k, hd, hi);
+    return;
+  }
+  const d = t.d;
+  const k = t.k;
+  const tabFloats = pq.M * pq.ksub;
+  const qv = new Float32Array(mem.buffer, q, d);
+  const c = centroid(sd.coarse, listNo, d);
+  let dis0 = 0;
+  if (sd.mode === IvfPQMode.InnerProductResidual) {
+    for (let j = 0; j < d; j++) dis0 += qv[j]! * c[j]!;
+    kern.pq_scan_ids(isMax, codes, ids, n, pq.M, pq.nbits, ext, 0, dis0, k, hd, hi);
+    return;
+  }
+  const base = slotBase(q);
+  const lay = ivfLayout(pq, k);
+  const buf = pq.memory.buffer;
+  const pqKern = kernelsFor(pq.memory);
+  if (sd.mode === IvfPQMode.Precomputed) {
+    for (let j = 0; j < d; j++) {
+      const u = qv[j]! - c[j]!;
+      dis0 += u * u;
+    }
+    pqKern.pq_madd(tabFloats, sd.pre + listNo * tabFloats * 4, -2, base + lay.sim2, base + lay.table);
+  } else {
+    const r = new Float32Array(buf, base + lay.r, d);
+    for (let j = 0; j < d; j++) r[j] = qv[j]! - c[j]!;
+    pqKern.pq_distance_table(1, base + lay.r, pq.cT, pq.M, pq.ksub, pq.dsub, base + lay.table);
+  }
+  const codeSize = Math.ceil((pq.M * pq.nbits) / 8);
+  const codeBytes = align(n * codeSize, 8);
+  if (codeBytes + n * 8 <= tabFloats * 4) {
+    // short list: bring codes, ids and heap to the table
+    const mb = mem.buffer;
+    new Uint8Array(buf, base + lay.codes, n * codeSize).set(new Uint8Array(mb, codes, n * codeSize));
+    new Uint8Array(buf, base + lay.codes + codeBytes, n * 8).set(new Uint8Array(mb, ids, n * 8));
+    new Uint8Array(buf, base + lay.hd, k * 4).set(new Uint8Array(mb, hd, k * 4));
+    new Uint8Array(buf, base + lay.hi, k * 8).set(new Uint8Array(mb, hi, k * 8));
+    pqKern.pq_scan_ids(isMax, base + lay.codes, base + lay.codes + codeBytes, n, pq.M, pq.nbits, base + lay.table, 0, dis0, k, base + lay.hd, base + lay.hi);
+    new Uint8Array(mb, hd, k * 4).set(new Uint8Array(buf, base + lay.hd, k * 4));
+    new Uint8Array(mb, hi, k * 8).set(new Uint8Array(buf, base + lay.hi, k * 8));
+    return;
+  }
+  new Float32Array(mem.buffer, ext, tabFloats).set(new Float32Array(buf, base + lay.table, tabFloats));
+  kern.pq_scan_ids(isMax, codes, ids, n, pq.M, pq.nbits, ext, 0, dis0, k, hd, hi);
+}
