@@ -17,6 +17,8 @@ import { IndexIVFScalarQuantizer } from '../src/indexes/ivf/IndexIVFScalarQuanti
 import { IndexScalarQuantizer } from '../src/indexes/IndexScalarQuantizer.js';
 import { IndexHNSWFlat } from '../src/indexes/hnsw/IndexHNSWFlat.js';
 import { QuantizerType } from '../src/quantizers/ScalarQuantizer.js';
+import { IndexPQ } from '../src/indexes/IndexPQ.js';
+import { IndexIVFPQ } from '../src/indexes/ivf/IndexIVFPQ.js';
 
 function expectParseError(description: string, token: string, reason: RegExp): void {
   assert.throws(
@@ -166,6 +168,10 @@ describe('indexFactory: IVF, SQ and HNSW', () => {
       ['SQ4', 'SQ4', (i) => assert.ok(i instanceof IndexScalarQuantizer && i.sq.qtype === QuantizerType.QT_4bit)],
       ['SQ6', 'SQ6', (i) => assert.ok(i instanceof IndexScalarQuantizer && i.sq.qtype === QuantizerType.QT_6bit)],
       ['HNSW32', 'HNSW32', (i) => assert.ok(i instanceof IndexHNSWFlat && i.hnsw.M === 32)],
+      ['PQ8', 'PQ8', (i) => assert.ok(i instanceof IndexPQ && i.pq.M === 8 && i.pq.nbits === 8)],
+      ['PQ4x6', 'PQ4x6', (i) => assert.ok(i instanceof IndexPQ && i.pq.M === 4 && i.pq.nbits === 6)],
+      ['IVF32,PQ8', 'IVF32,PQ8', (i) => assert.ok(i instanceof IndexIVFPQ && i.nlist === 32 && i.pq.M === 8)],
+      ['IVF32,PQ4x4np', 'IVF32,PQ4x4', (i) => assert.ok(i instanceof IndexIVFPQ && i.pq.nbits === 4)],
       ['HNSW16,Flat', 'HNSW16', (i) => assert.ok(i instanceof IndexHNSWFlat && i.hnsw.M === 16)],
       ['HNSW', 'HNSW32', (i) => assert.ok(i instanceof IndexHNSWFlat && i.hnsw.M === 32)],
       ['IDMap,IVF64,Flat', 'IDMap,IVF64,Flat', (i) => assert.ok(i instanceof IndexIDMap && i.index instanceof IndexIVFFlat)],

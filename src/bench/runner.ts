@@ -307,7 +307,7 @@ function hasField(index: unknown, key: string, depth: number): boolean {
   if (index === null || typeof index !== 'object' || depth > 8) return false;
   if (key in index) return true;
   const o = index as Record<string, unknown>;
-  return ['index', 'baseIndex', 'quantizer', 'storage'].some((f) => hasField(o[f], key, depth + 1));
+  return ['index', 'baseIndex', 'quantizer', 'storage', 'hnsw'].some((f) => hasField(o[f], key, depth + 1));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -22,6 +22,8 @@ import { FactoryParseError, NotSupportedError } from '../errors.js';
 import type { Index } from '../Index.js';
 import { IndexFlat, IndexFlatIP, IndexFlatL2 } from '../indexes/IndexFlat.js';
 import { IndexScalarQuantizer } from '../indexes/IndexScalarQuantizer.js';
+import { IndexPQ } from '../indexes/IndexPQ.js';
+import { IndexIVFPQ } from '../indexes/ivf/IndexIVFPQ.js';
 import { IndexHNSWFlat } from '../indexes/hnsw/IndexHNSWFlat.js';
 import { IndexIVF } from '../indexes/ivf/IndexIVF.js';
 import { IndexIVFFlat } from '../indexes/ivf/IndexIVFFlat.js';
@@ -86,6 +88,11 @@ function sqType(token: string, ctx: FactoryContext): QuantizerType {
   return qt;
 }
 
+/** nbits of "PQ{M}x{nbits}" (8 when absent). Polysemous training ("np" off) is not implemented: codes are the same up to centroid order. */
+function pqBits(x: string | undefined): number {
+  return x === undefined ? 8 : parseInt(x.slice(1), 10);
+}
+
 /** The exact quantizer of an IVF index, as Faiss's factory makes it. */
 const flatQuantizer = (ctx: FactoryContext): Index => (ctx.metric === MetricType.INNER_PRODUCT ? new IndexFlatIP(ctx.d) : new IndexFlatL2(ctx.d));
 
@@ -117,7 +124,7 @@ const INDEXES: TokenRule<IndexBuild>[] = [
   { pattern: /^LSH([0-9]*)(r?)(t?)$/, faissClass: 'IndexLSH' },
   { pattern: /^ZnLattice([0-9]+)x([0-9]+)_([0-9]+)$/, faissClass: 'IndexLattice' },
   { pattern: new RegExp(`^${SQ}$`), faissClass: 'IndexScalarQuantizer', build: (m, ctx) => new IndexScalarQuantizer(ctx.d, sqType(m[0], ctx), ctx.metric) },
-  { pattern: /^PQ([0-9]+)(x[0-9]+)?(np)?$/, faissClass: 'IndexPQ' },
+  { pattern: /^PQ([0-9]+)(x[0-9]+)?(np)?$/, faissClass: 'IndexPQ', build: (m, ctx) => new IndexPQ(ctx.d, parseInt(m[1]!, 10), pqBits(m[2]), ctx.metric) },
   { pattern: /^PQ([0-9]+)x4fs(_[0-9]+)?$/, faissClass: 'IndexPQFastScan' },
   { pattern: new RegExp(`^(?:RQ|RCQ)${AQ}$`), faissClass: 'IndexResidualQuantizer' },
   { pattern: new RegExp(`^(?:LSQ|LSCQ)${AQ}$`), faissClass: 'IndexLocalSearchQuantizer' },
@@ -151,7 +158,7 @@ const IVF_CODES: TokenRule<IvfCodeBuild>[] = [
   { pattern: /^FlatDedup$/, faissClass: 'IndexIVFFlatDedup' },
   { pattern: /^FlatPanorama([0-9]+)?$/, faissClass: 'IndexIVFFlatPanorama' },
   { pattern: new RegExp(`^${SQ}$`), faissClass: 'IndexIVFScalarQuantizer', build: (q, nlist, m, ctx) => new IndexIVFScalarQuantizer(q, ctx.d, nlist, sqType(m[0], ctx), ctx.metric) },
-  { pattern: /^PQ([0-9]+)(x[0-9]+)?(np)?$/, faissClass: 'IndexIVFPQ' },
+  { pattern: /^PQ([0-9]+)(x[0-9]+)?(np)?$/, faissClass: 'IndexIVFPQ', build: (q, nlist, m, ctx) => new IndexIVFPQ(q, ctx.d, nlist, parseInt(m[1]!, 10), pqBits(m[2]), ctx.metric) },
   { pattern: /^PQ([0-9]+)\+([0-9]+)$/, faissClass: 'IndexIVFPQR' },
   { pattern: /^PQ([0-9]+)x4fs(r?)(_[0-9]+)?$/, faissClass: 'IndexIVFPQFastScan' },
   { pattern: new RegExp(`^(?:RQ|LSQ)${AQ}$`), faissClass: 'IndexIVFAdditiveQuantizer' },
@@ -329,8 +336,14 @@ const REVERSE: ReverseRule[] = [
   { matches: (i) => i instanceof IndexScalarQuantizer, describe: (i) => sqName((i as IndexScalarQuantizer).sq.qtype) },
   { matches: (i) => i instanceof IndexHNSWFlat, describe: (i) => `HNSW${(i as IndexHNSWFlat).hnsw.M}` },
   { matches: (i) => i instanceof IndexIVFFlat, describe: (i) => `${ivfPrefix(i as IndexIVF)},Flat` },
+  { matches: (i) => i instanceof IndexPQ, describe: (i) => pqName((i as IndexPQ).pq) },
+  { matches: (i) => i instanceof IndexIVFPQ, describe: (i) => `${ivfPrefix(i as IndexIVF)},${pqName((i as IndexIVFPQ).pq)}` },
   { matches: (i) => i instanceof IndexIVFScalarQuantizer, describe: (i) => `${ivfPrefix(i as IndexIVF)},${sqName((i as IndexIVFScalarQuantizer).sq.qtype)}` },
 ];
+
+function pqName(pq: { M: number; nbits: number }): string {
+  return pq.nbits === 8 ? `PQ${pq.M}` : `PQ${pq.M}x${pq.nbits}`;
+}
 
 function sqName(qtype: number): string {
   const name = SQ_NAMES.get(qtype);
