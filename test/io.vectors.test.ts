@@ -31,7 +31,7 @@ import {
   float16ToFloat32,
   parseNpyHeader,
 } from '../src/io/npy.js';
-import { encodeBvecs, encodeFvecs, encodeIvecs, parseBvecs, parseFvecs, parseIvecs } from '../src/io/vecs.js';
+import { encodeBvecs, encodeFvecs, parseBvecs, parseFvecs, parseIvecs } from '../src/io/vecs.js';
 import {
   MAX_FLOAT32_ELEMENTS,
   openVectors,

@@ -15,12 +15,6 @@ import { mulberry32, randomVectors } from './helpers/rng.js';
 
 const quiet = (): void => {};
 
-function randomCodes(n: number, codeSize: number, seed: number): Uint8Array {
-  const r = mulberry32(seed);
-  const c = new Uint8Array(n * codeSize);
-  for (let i = 0; i < c.length; i++) c[i] = Math.floor(r() * 256);
-  return c;
-}
 
 /** Random codes whose unused high bits are zero (as real codes are). */
 function validCodes(n: number, M: number, nbits: number, seed: number): Uint8Array {

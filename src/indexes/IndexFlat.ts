@@ -9,9 +9,9 @@ import { Index, type RangeSearchResult, type SearchParameters, type SearchResult
 import { InvalidArgumentError } from '../errors.js';
 import { toIDSelector, type IDSelectorLike } from '../IDSelector.js';
 import { MetricType } from '../MetricType.js';
-import { knnRange, rangeRange, type KnnTask, type RangeTask, type SegmentRef } from '../search/exhaustive.js';
+import { rangeRange, type KnnTask, type RangeTask, type SegmentRef } from '../search/exhaustive.js';
 import { VectorStore } from '../storage/VectorStore.js';
-import { forgetDropped, getNumThreads, parallelFor } from '../threads/pool.js';
+import { forgetDropped, parallelSearch } from '../threads/pool.js';
 import { checkFiniteNumber, checkNonNegativeInt, checkVectors } from '../validate.js';
 
 /** Queries per thread below which a batch is not split over threads. */
@@ -64,20 +64,7 @@ export class IndexFlat extends Index {
       distances: new Float32Array(n * k),
       labels: new BigInt64Array(n * k),
     };
-    if (n < 2 * MIN_QUERIES_PER_THREAD || getNumThreads() === 1) {
-      knnRange(task, 0, n, 0);
-      return { distances: task.distances, labels: task.labels };
-    }
-    // Workers read the queries and write the results through shared buffers.
-    const shared: KnnTask = {
-      ...task,
-      x: toShared(x),
-      distances: new Float32Array(new SharedArrayBuffer(n * k * 4)),
-      labels: new BigInt64Array(new SharedArrayBuffer(n * k * 8)),
-    };
-    parallelFor('flat.knn', shared, n, MIN_QUERIES_PER_THREAD);
-    task.distances.set(shared.distances);
-    task.labels.set(shared.labels);
+    parallelSearch('flat.knn', task, n, MIN_QUERIES_PER_THREAD);
     return { distances: task.distances, labels: task.labels };
   }
 
@@ -156,11 +143,4 @@ export class IndexFlatIP extends IndexFlat {
   constructor(d: number, options?: IndexFlatOptions) {
     super(d, MetricType.INNER_PRODUCT, options);
   }
-}
-
-function toShared(x: Float32Array): Float32Array {
-  if (x.buffer instanceof SharedArrayBuffer) return x;
-  const s = new Float32Array(new SharedArrayBuffer(x.byteLength));
-  s.set(x);
-  return s;
 }

@@ -14,9 +14,9 @@ import { InvalidArgumentError, NotTrainedError } from '../errors.js';
 import { toIDSelector, type IDSelectorLike } from '../IDSelector.js';
 import { MetricType } from '../MetricType.js';
 import { ProductQuantizer } from '../quantizers/ProductQuantizer.js';
-import { pqKnnRange, type PQKnnTask, type PQSegmentRef } from '../search/pqScan.js';
+import type { PQKnnTask, PQSegmentRef } from '../search/pqScan.js';
 import { CodeStore } from '../storage/CodeStore.js';
-import { forgetDropped, getNumThreads, parallelFor } from '../threads/pool.js';
+import { forgetDropped, parallelSearch } from '../threads/pool.js';
 import { checkNonNegativeInt, checkVectors } from '../validate.js';
 
 /** Queries per thread below which a batch is not split over threads. */
@@ -98,19 +98,7 @@ export class IndexPQ extends Index {
       distances: new Float32Array(n * k),
       labels: new BigInt64Array(n * k),
     };
-    if (n < 2 * MIN_QUERIES_PER_THREAD || getNumThreads() === 1) {
-      pqKnnRange(task, 0, n, 0);
-      return { distances: task.distances, labels: task.labels };
-    }
-    const shared: PQKnnTask = {
-      ...task,
-      x: toShared(x),
-      distances: new Float32Array(new SharedArrayBuffer(n * k * 4)),
-      labels: new BigInt64Array(new SharedArrayBuffer(n * k * 8)),
-    };
-    parallelFor('pq.knn', shared, n, MIN_QUERIES_PER_THREAD);
-    task.distances.set(shared.distances);
-    task.labels.set(shared.labels);
+    parallelSearch('pq.knn', task, n, MIN_QUERIES_PER_THREAD);
     return { distances: task.distances, labels: task.labels };
   }
 
@@ -153,11 +141,4 @@ export class IndexPQ extends Index {
     this.reset();
     this.pq.dispose();
   }
-}
-
-function toShared(x: Float32Array): Float32Array {
-  if (x.buffer instanceof SharedArrayBuffer) return x;
-  const s = new Float32Array(new SharedArrayBuffer(x.byteLength));
-  s.set(x);
-  return s;
 }

@@ -13,9 +13,9 @@ import { toIDSelector, type IDSelectorLike } from '../IDSelector.js';
 import { MetricType } from '../MetricType.js';
 import { QuantizerType, ScalarQuantizer, quantizerTypeName } from '../quantizers/ScalarQuantizer.js';
 import type { SegmentRef } from '../search/exhaustive.js';
-import { sqKnnRange, type SqKnnTask } from '../search/sqScan.js';
+import type { SqKnnTask } from '../search/sqScan.js';
 import { CodeStore } from '../storage/CodeStore.js';
-import { forgetDropped, getNumThreads, parallelFor } from '../threads/pool.js';
+import { forgetDropped, parallelSearch } from '../threads/pool.js';
 import { checkNonNegativeInt, checkVectors } from '../validate.js';
 
 /** Queries per thread below which a batch is not split over threads. */
@@ -112,19 +112,7 @@ export class IndexScalarQuantizer extends Index {
       distances: new Float32Array(n * k),
       labels: new BigInt64Array(n * k),
     };
-    if (n < 2 * MIN_QUERIES_PER_THREAD || getNumThreads() === 1) {
-      sqKnnRange(task, 0, n, 0);
-      return { distances: task.distances, labels: task.labels };
-    }
-    const shared: SqKnnTask = {
-      ...task,
-      x: toShared(x),
-      distances: new Float32Array(new SharedArrayBuffer(n * k * 4)),
-      labels: new BigInt64Array(new SharedArrayBuffer(n * k * 8)),
-    };
-    parallelFor('sq.knn', shared, n, MIN_QUERIES_PER_THREAD);
-    task.distances.set(shared.distances);
-    task.labels.set(shared.labels);
+    parallelSearch('sq.knn', task, n, MIN_QUERIES_PER_THREAD);
     return { distances: task.distances, labels: task.labels };
   }
 
@@ -162,11 +150,4 @@ export class IndexScalarQuantizer extends Index {
   private describe(): string {
     return `IndexScalarQuantizer (${quantizerTypeName(this.sq.qtype)})`;
   }
-}
-
-function toShared(x: Float32Array): Float32Array {
-  if (x.buffer instanceof SharedArrayBuffer) return x;
-  const s = new Float32Array(new SharedArrayBuffer(x.byteLength));
-  s.set(x);
-  return s;
 }

@@ -15,6 +15,7 @@ import { kernelModule } from '../kernels/wasm.js';
 import { MAX_THREADS } from '../storage/Segment.js';
 import { jobs } from './jobs.js';
 import { encodeRefs, memoryId } from './refs.js';
+import { sharedF32, sharedI64, toSharedF32 } from './shared.js';
 
 export type JobMessage =
   | { type: 'memory'; id: number; memory: WebAssembly.Memory }
@@ -157,4 +158,29 @@ export function forgetDropped(before: readonly WebAssembly.Memory[], now: readon
   const keep = new Set(now);
   const gone = before.filter((m) => !keep.has(m)).map(memoryId);
   if (gone.length > 0) forgetMemories(gone);
+}
+
+/** A k-NN job's arguments: n queries in, n*k results out. */
+export interface KnnJobArgs {
+  x: Float32Array;
+  distances: Float32Array;
+  labels: BigInt64Array;
+}
+
+/**
+ * Runs a k-NN job over n queries: on the calling thread when threads = 1 or the batch is small
+ * (no thread round-trip), else split over the pool with the queries and results in shared buffers.
+ * The results land in task.distances / task.labels.
+ */
+export function parallelSearch(job: string, task: KnnJobArgs, n: number, minPerThread: number): void {
+  if (numThreads === 1 || n < 2 * minPerThread) {
+    const fn = jobs[job];
+    if (fn === undefined) throw new Error(`parallelSearch: unknown job ${job}`);
+    fn(task, 0, n, 0);
+    return;
+  }
+  const shared = { ...task, x: toSharedF32(task.x), distances: sharedF32(task.distances.length), labels: sharedI64(task.labels.length) };
+  parallelFor(job, shared, n, minPerThread);
+  task.distances.set(shared.distances);
+  task.labels.set(shared.labels);
 }

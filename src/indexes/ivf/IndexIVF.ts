@@ -20,6 +20,7 @@ import type { InvertedLists } from '../../invlists/InvertedLists.js';
 import { ivfSearchRange, type IvfSearchTask, type ScannerName } from '../../search/ivfScan.js';
 import { byListChunk, ivfSearchByListRange, mergeInto, type IvfByListTask } from '../../search/ivfScanByList.js';
 import { forgetDropped, getNumThreads, parallelFor } from '../../threads/pool.js';
+import { sharedF32, sharedI64, toSharedF32 as toShared, toSharedI32 } from '../../threads/shared.js';
 import { checkIds, checkNonNegativeInt, checkPositiveInt, checkVectors } from '../../validate.js';
 
 /** Per-call IVF knobs (Faiss's SearchParametersIVF). */
@@ -189,7 +190,7 @@ export abstract class IndexIVF extends Index {
   // ---- search -------------------------------------------------------------------------------
 
   search(x: Float32Array, k: number, params?: SearchParametersIVF): SearchResult {
-    const n = this.checkSearchArgs(x, k);
+    this.checkSearchArgs(x, k);
     if (!this.isTrained) throw new NotTrainedError(this.typeName, 'search');
     const nprobe = this.effectiveNprobe(params);
     const coarse = this.coarseLists(x, nprobe);
@@ -500,21 +501,3 @@ function sameQuantizer(a: Index, b: Index): boolean {
   for (let i = 0; i < ca.length; i++) if (ca[i] !== cb[i]) return false;
   return true;
 }
-
-const sharedF32 = (n: number): Float32Array => new Float32Array(new SharedArrayBuffer(n * 4));
-const sharedI64 = (n: number): BigInt64Array => new BigInt64Array(new SharedArrayBuffer(n * 8));
-
-function toShared(x: Float32Array): Float32Array {
-  if (x.buffer instanceof SharedArrayBuffer) return x;
-  const s = sharedF32(x.length);
-  s.set(x);
-  return s;
-}
-
-function toSharedI32(x: Int32Array): Int32Array {
-  if (x.buffer instanceof SharedArrayBuffer) return x;
-  const s = new Int32Array(new SharedArrayBuffer(x.byteLength));
-  s.set(x);
-  return s;
-}
-
