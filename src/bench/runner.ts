@@ -332,9 +332,11 @@ interface SimdexContext {
 /** Collects garbage and lets freed memory go back to the system before a memory reading. */
 async function settle(gc: (() => void) | undefined): Promise<void> {
   if (gc === undefined) return;
-  gc();
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  gc();
+  // V8 frees the backing stores of collected (WebAssembly) memories after the collection: give it time
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 interface MeasuredRow {

@@ -141,14 +141,23 @@ export abstract class IndexIVF extends Index {
     if (!this.isTrained) throw new NotTrainedError(this.typeName, 'add');
     this.directMap.checkAdd(this.ntotal, n, xids);
     if (n === 0) return;
+    // Assign everything first, so that each list is sized once for the whole add (no regrowth).
     const block = 65536;
+    const lists = new Int32Array(n);
     for (let i0 = 0; i0 < n; i0 += block) {
       const i1 = Math.min(n, i0 + block);
-      const xb = x.subarray(i0 * this.d, i1 * this.d);
-      const lists = this.assignLists(xb);
-      const codes = this.encodeVectors(xb, lists);
+      lists.set(this.assignLists(x.subarray(i0 * this.d, i1 * this.d)), i0);
+      this.onProgress?.('assign', i1, n);
+    }
+    const sizes = new Uint32Array(this.nlist);
+    for (let i = 0; i < n; i++) if (lists[i]! >= 0) sizes[lists[i]!]!++;
+    this.invlists.prepareAdd(sizes);
+    for (let i0 = 0; i0 < n; i0 += block) {
+      const i1 = Math.min(n, i0 + block);
+      const lb = lists.subarray(i0, i1);
+      const codes = this.encodeVectors(x.subarray(i0 * this.d, i1 * this.d), lb);
       const ids = xids ? xids.subarray(i0, i1) : BigInt64Array.from({ length: i1 - i0 }, (_, i) => BigInt(this.ntotal + i));
-      this.addPreassigned(lists, ids, codes);
+      this.addPreassigned(lb, ids, codes);
       this.ntotal += i1 - i0;
       this.onProgress?.('add', i1, n);
     }
