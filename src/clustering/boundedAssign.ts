@@ -93,11 +93,13 @@ export class BoundedAssigner {
     this.prevCentroids = centroids.slice();
   }
 
+  /** Gathered points, reused across blocks and iterations (shared, so the pool reads it in place). */
+  private gather: Float32Array | undefined;
+
   /** Full k=2 search of the listed points, in blocks. */
   private searchPoints(x: Float32Array, todo: Int32Array, index: Index): void {
     const { d } = this;
     const block = 65536;
-    const shared = typeof SharedArrayBuffer !== 'undefined';
     for (let b0 = 0; b0 < todo.length; b0 += block) {
       const m = Math.min(block, todo.length - b0);
       const all = todo.length === this.n && b0 === 0 && m === this.n;
@@ -105,7 +107,9 @@ export class BoundedAssigner {
       if (all) {
         xs = x;
       } else {
-        xs = shared ? new Float32Array(new SharedArrayBuffer(m * d * 4)) : new Float32Array(m * d);
+        const cap = Math.min(block, this.n) * d;
+        this.gather ??= typeof SharedArrayBuffer !== 'undefined' ? new Float32Array(new SharedArrayBuffer(cap * 4)) : new Float32Array(cap);
+        xs = this.gather.subarray(0, m * d);
         for (let r = 0; r < m; r++) {
           const i = todo[b0 + r]!;
           xs.set(x.subarray(i * d, (i + 1) * d), r * d);

@@ -119,11 +119,14 @@ export class IndexFlat extends Index {
     const before = this.store.segments.map((s) => s.memory);
     this.store.reset();
     this.ntotal = 0;
-    forgetDropped(before, []);
+    forgetDropped(before, this.store.segments.map((s) => s.memory));
   }
 
   override dispose(): void {
-    this.reset();
+    const before = this.store.segments.map((s) => s.memory);
+    this.store.release();
+    this.ntotal = 0;
+    forgetDropped(before, []);
   }
 
   private segmentRefs(): SegmentRef[] {

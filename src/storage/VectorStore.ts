@@ -119,7 +119,15 @@ export class VectorStore {
     return removed;
   }
 
+  /** Removes every vector; the first segment is kept for reuse (as a cleared std::vector keeps its capacity). */
   reset(): void {
+    this.segments.length = Math.min(this.segments.length, 1);
+    if (this.segments.length === 1) this.segments[0]!.count = 0;
+    this.ntotal = 0;
+  }
+
+  /** Releases every segment. */
+  release(): void {
     this.segments.length = 0;
     this.ntotal = 0;
   }

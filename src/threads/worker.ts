@@ -4,6 +4,8 @@
  * synchronously (receiveMessageOnPort): shared memories to adopt, then one job to run. It never
  * returns to its event loop, so a job costs one wake-up, not a message round-trip.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { setKernelModule } from '../kernels/wasm.js';
 import { jobs } from './jobs.js';
@@ -16,6 +18,31 @@ const ctl = new Int32Array(init.control);
 const port: MessagePort = init.port;
 const base = init.index * 4;
 const memories = new Map<number, WebAssembly.Memory>();
+
+// An idle worker blocks in Atomics.wait and never collects garbage on its own, so the shared buffers
+// and memories of past jobs would stay alive through it. Collect when enough has passed through.
+const collect = exposeGc();
+const COLLECT_AFTER_BYTES = 64 * 1024 * 1024;
+let receivedBytes = 0;
+
+function exposeGc(): (() => void) | undefined {
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as unknown;
+    return typeof gc === 'function' ? (gc as () => void) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Bytes of the shared buffers a job's arguments refer to. */
+function sharedBytes(v: unknown, depth = 0): number {
+  if (ArrayBuffer.isView(v)) return v.buffer instanceof SharedArrayBuffer ? v.byteLength : 0;
+  if (depth > 4 || typeof v !== 'object' || v === null) return 0;
+  let s = 0;
+  for (const x of Object.values(v)) s += sharedBytes(x, depth + 1);
+  return s;
+}
 
 let seen = 0;
 for (;;) {
@@ -30,8 +57,10 @@ for (;;) {
     }
     if (msg.type === 'forget') {
       for (const id of msg.ids) memories.delete(id);
+      receivedBytes = COLLECT_AFTER_BYTES;
       continue;
     }
+    receivedBytes += sharedBytes(msg.args);
     try {
       const fn = jobs[msg.job];
       if (fn === undefined) throw new Error(`unknown job ${msg.job}`);
@@ -43,5 +72,9 @@ for (;;) {
     }
     Atomics.store(ctl, base + 1, msg.gen);
     Atomics.notify(ctl, base + 1);
+    if (collect !== undefined && receivedBytes >= COLLECT_AFTER_BYTES) {
+      receivedBytes = 0;
+      collect();
+    }
   }
 }

@@ -12,6 +12,11 @@
  *   const { distances, labels } = index.search(q, 10);
  *
  * Limit: vectors and graph share one WebAssembly memory of at most 4 GiB (`hnsw.maxVectors`).
+ *
+ * Against Faiss: a graph built on one thread is identical to Faiss's (test/io.hnsw.test.ts). Searched on
+ * the same graph, about 0.3 % of the labels differ from Faiss 1.7.3's, not on ties: where checked,
+ * simdex returned a closer vector than Faiss did (its candidate queue is kept differently); recall is
+ * equal or higher.
  */
 import { Index, emptyResult, type SearchParameters, type SearchResult } from '../../Index.js';
 import { InvalidArgumentError, NotSupportedError } from '../../errors.js';
