@@ -1,55 +1,35 @@
 /**
  * @module IndexFlat
- * Exact search: Faiss's IndexFlat, IndexFlatL2 and IndexFlatIP. Vectors are kept uncompressed in
- * segments of shared WebAssembly memory (storage/VectorStore): n*d*4 bytes, no other per-vector
- * memory. Search scans them all: one query (or a few) with direct distances on the calling thread,
- * batches split over the pool's threads with the blocked kernel.
+ * Exact search: Faiss's IndexFlat, IndexFlatL2 and IndexFlatIP. The codes are the vectors themselves
+ * (IndexFlatCodes with codeSize = 4*d), kept in segments of shared WebAssembly memory: n*d*4 bytes, no
+ * other per-vector memory. Search scans them all: one query (or a few) with direct distances on the
+ * calling thread, batches split over the pool's threads with the blocked kernel.
  */
-import { Index, type RangeSearchResult, type SearchParameters, type SearchResult } from '../Index.js';
-import { InvalidArgumentError } from '../errors.js';
-import { toIDSelector, type IDSelectorLike } from '../IDSelector.js';
+import type { RangeSearchResult, SearchParameters, SearchResult } from '../Index.js';
 import { MetricType } from '../MetricType.js';
-import { rangeRange, type KnnTask, type RangeTask, type SegmentRef } from '../search/exhaustive.js';
-import { VectorStore } from '../storage/VectorStore.js';
-import { forgetDropped, parallelSearch } from '../threads/pool.js';
-import { checkFiniteNumber, checkNonNegativeInt, checkVectors } from '../validate.js';
+import { rangeRange, type KnnTask, type RangeTask } from '../search/exhaustive.js';
+import { parallelSearch } from '../threads/pool.js';
+import { checkFiniteNumber, checkVectors } from '../validate.js';
+import { IndexFlatCodes, type IndexFlatCodesOptions } from './IndexFlatCodes.js';
 
 /** Queries per thread below which a batch is not split over threads. */
 const MIN_QUERIES_PER_THREAD = 4;
 
-export interface IndexFlatOptions {
-  /** Bytes of vectors per storage segment (default 2 GiB; lower it to test multi-segment storage). */
-  maxSegmentBytes?: number;
-}
+export type IndexFlatOptions = IndexFlatCodesOptions;
 
-export class IndexFlat extends Index {
-  protected store: VectorStore;
-
+export class IndexFlat extends IndexFlatCodes {
   constructor(d: number, metric: MetricType = MetricType.L2, options: IndexFlatOptions = {}) {
-    super(d, metric);
-    this.store = new VectorStore(this.d, options.maxSegmentBytes);
+    super(d, metric, d * 4, options);
   }
 
-  /** Bytes per stored vector (Faiss's code_size). */
-  get codeSize(): number {
-    return this.d * 4;
+  protected encode(x: Float32Array): Uint8Array {
+    return new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
   }
 
-  /** The storage segments (for writers, workers and tests). */
-  get segments(): readonly SegmentRef[] {
-    return this.store.segments;
-  }
-
-  add(x: Float32Array): void {
-    checkVectors(x, this.d);
-    this.store.add(x);
-    this.ntotal = this.store.ntotal;
-  }
-
-  /** Allocates storage for n more vectors at once (readers and bulk loaders call it before adding). */
-  reserve(n: number): void {
-    checkNonNegativeInt(n, 'n');
-    this.store.reserve(n);
+  protected decode(codes: Uint8Array): Float32Array {
+    const out = new Float32Array(codes.length / 4);
+    new Uint8Array(out.buffer).set(codes);
+    return out;
   }
 
   search(x: Float32Array, k: number, params?: SearchParameters): SearchResult {
@@ -88,49 +68,6 @@ export class IndexFlat extends Index {
       }
     }
     return { lims, distances, labels };
-  }
-
-  override reconstruct(key: number): Float32Array {
-    checkNonNegativeInt(key, 'key');
-    if (key >= this.ntotal) throw new InvalidArgumentError('key', `is ${key}, expected 0 <= key < ntotal = ${this.ntotal}`);
-    return this.store.copyOut(key, 1);
-  }
-
-  override reconstructN(i0: number, n: number): Float32Array {
-    checkNonNegativeInt(i0, 'i0');
-    checkNonNegativeInt(n, 'n');
-    if (i0 + n > this.ntotal) {
-      throw new InvalidArgumentError('n', `i0 + n = ${i0 + n} exceeds ntotal = ${this.ntotal}`);
-    }
-    return this.store.copyOut(i0, n);
-  }
-
-  /** Removes the vectors whose sequential ids are selected; later vectors move down (Faiss's order). */
-  override removeIds(selector: IDSelectorLike): number {
-    const sel = toIDSelector(selector);
-    const before = this.store.segments.map((s) => s.memory);
-    const removed = this.store.compact((i) => !sel.isMember(BigInt(i)));
-    this.ntotal = this.store.ntotal;
-    forgetDropped(before, this.store.segments.map((s) => s.memory));
-    return removed;
-  }
-
-  override reset(): void {
-    const before = this.store.segments.map((s) => s.memory);
-    this.store.reset();
-    this.ntotal = 0;
-    forgetDropped(before, this.store.segments.map((s) => s.memory));
-  }
-
-  override dispose(): void {
-    const before = this.store.segments.map((s) => s.memory);
-    this.store.release();
-    this.ntotal = 0;
-    forgetDropped(before, []);
-  }
-
-  private segmentRefs(): SegmentRef[] {
-    return this.store.segments.map((s) => ({ memory: s.memory, dataOffset: s.dataOffset, count: s.count }));
   }
 }
 

@@ -9,15 +9,14 @@
  * Faiss's factory string `PQ{M}` / `PQ{M}x{nbits}` builds one (Faiss then also runs polysemous
  * training, which only renumbers the centroids; simdex does not: distances are the same).
  */
-import { Index, type SearchParameters, type SearchResult } from '../Index.js';
-import { InvalidArgumentError, NotTrainedError } from '../errors.js';
-import { toIDSelector, type IDSelectorLike } from '../IDSelector.js';
+import type { SearchParameters, SearchResult } from '../Index.js';
+import { NotTrainedError } from '../errors.js';
 import { MetricType } from '../MetricType.js';
 import { ProductQuantizer } from '../quantizers/ProductQuantizer.js';
-import type { PQKnnTask, PQSegmentRef } from '../search/pqScan.js';
-import { CodeStore } from '../storage/CodeStore.js';
-import { forgetDropped, parallelSearch } from '../threads/pool.js';
-import { checkNonNegativeInt, checkVectors } from '../validate.js';
+import type { PQKnnTask } from '../search/pqScan.js';
+import { parallelSearch } from '../threads/pool.js';
+import { checkVectors } from '../validate.js';
+import { IndexFlatCodes } from './IndexFlatCodes.js';
 
 /** Queries per thread below which a batch is not split over threads. */
 const MIN_QUERIES_PER_THREAD = 2;
@@ -27,10 +26,9 @@ export interface IndexPQOptions {
   maxSegmentBytes?: number;
 }
 
-export class IndexPQ extends Index {
+export class IndexPQ extends IndexFlatCodes {
   /** The product quantizer: its parameters and centroids. */
   readonly pq: ProductQuantizer;
-  protected store: CodeStore;
 
   /**
    * @param d dimension of the vectors
@@ -38,20 +36,10 @@ export class IndexPQ extends Index {
    * @param nbits bits per sub-code, 1..8 (default 8)
    */
   constructor(d: number, M: number, nbits = 8, metric: MetricType = MetricType.L2, options: IndexPQOptions = {}) {
-    super(d, metric);
-    this.pq = new ProductQuantizer(this.d, M, nbits);
-    this.store = new CodeStore(this.pq.codeSize, options.maxSegmentBytes);
+    const pq = new ProductQuantizer(d, M, nbits);
+    super(d, metric, pq.codeSize, options);
+    this.pq = pq;
     this.isTrained = false;
-  }
-
-  /** Bytes per stored vector (Faiss's code_size). */
-  get codeSize(): number {
-    return this.pq.codeSize;
-  }
-
-  /** The storage segments (for writers, workers and tests). */
-  get segments(): readonly PQSegmentRef[] {
-    return this.store.segments;
   }
 
   /** Trains the product quantizer (n >= 2^nbits vectors; Faiss recommends 39 * 2^nbits or more). */
@@ -60,28 +48,6 @@ export class IndexPQ extends Index {
     this.pq.verbose = this.verbose;
     this.pq.train(x);
     this.isTrained = true;
-  }
-
-  add(x: Float32Array): void {
-    checkVectors(x, this.d);
-    if (!this.isTrained) throw new NotTrainedError(this.typeName, 'add');
-    this.store.add(this.pq.computeCodes(x));
-    this.ntotal = this.store.ntotal;
-  }
-
-  /** Appends codes made elsewhere (readers, Faiss's sa_decode counterpart): n*codeSize bytes. */
-  addCodes(codes: Uint8Array): void {
-    if (codes.length % this.codeSize !== 0) {
-      throw new InvalidArgumentError('codes', `has length ${codes.length}, which is not a multiple of codeSize = ${this.codeSize}`);
-    }
-    this.store.add(codes);
-    this.ntotal = this.store.ntotal;
-  }
-
-  /** Allocates storage for n more codes at once (readers and bulk loaders call it before adding). */
-  reserve(n: number): void {
-    checkNonNegativeInt(n, 'n');
-    this.store.reserve(n);
   }
 
   search(x: Float32Array, k: number, params?: SearchParameters): SearchResult {
@@ -93,7 +59,7 @@ export class IndexPQ extends Index {
       k,
       pq: this.pq.kernelRef(),
       grouped: this.pq.M % 4 === 0,
-      segments: this.store.segments.map((s) => ({ memory: s.memory, dataOffset: s.dataOffset, count: s.count })),
+      segments: this.segmentRefs(),
       x,
       distances: new Float32Array(n * k),
       labels: new BigInt64Array(n * k),
@@ -102,43 +68,16 @@ export class IndexPQ extends Index {
     return { distances: task.distances, labels: task.labels };
   }
 
-  /** The stored codes i0 .. i0+n-1 (n*codeSize bytes, a copy). */
-  codes(i0 = 0, n = this.ntotal - i0): Uint8Array {
-    checkNonNegativeInt(i0, 'i0');
-    checkNonNegativeInt(n, 'n');
-    if (i0 + n > this.ntotal) throw new InvalidArgumentError('n', `i0 + n = ${i0 + n} exceeds ntotal = ${this.ntotal}`);
-    return this.store.copyOut(i0, n);
+  protected encode(x: Float32Array): Uint8Array {
+    return this.pq.computeCodes(x);
   }
 
-  override reconstruct(key: number): Float32Array {
-    checkNonNegativeInt(key, 'key');
-    if (key >= this.ntotal) throw new InvalidArgumentError('key', `is ${key}, expected 0 <= key < ntotal = ${this.ntotal}`);
-    return this.pq.decode(this.store.copyOut(key, 1));
-  }
-
-  override reconstructN(i0: number, n: number): Float32Array {
-    return this.pq.decode(this.codes(i0, n));
-  }
-
-  /** Removes the vectors whose sequential ids are selected; later vectors move down (Faiss's order). */
-  override removeIds(selector: IDSelectorLike): number {
-    const sel = toIDSelector(selector);
-    const before = this.store.segments.map((s) => s.memory);
-    const removed = this.store.compact((i) => !sel.isMember(BigInt(i)));
-    this.ntotal = this.store.ntotal;
-    forgetDropped(before, this.store.segments.map((s) => s.memory));
-    return removed;
-  }
-
-  override reset(): void {
-    const before = this.store.segments.map((s) => s.memory);
-    this.store.reset();
-    this.ntotal = 0;
-    forgetDropped(before, []);
+  protected decode(codes: Uint8Array): Float32Array {
+    return this.pq.decode(codes);
   }
 
   override dispose(): void {
-    this.reset();
+    super.dispose();
     this.pq.dispose();
   }
 }

@@ -1,7 +1,7 @@
 /**
  * @module storage/CodeStore
  * Fixed-size byte codes (codeSize bytes per vector: scalar-quantized, PQ, ...) kept in a list of
- * Segments (shared WebAssembly memories), as VectorStore keeps floats: code i lives in the segment
+ * Segments (shared WebAssembly memories): code i lives in the segment
  * whose range covers i, segments fill in order, so that the kernels scan codes in place on any
  * thread and a store is not bounded by one wasm32 memory's 4 GiB. Faiss's IndexFlatCodes storage.
  *
@@ -137,7 +137,15 @@ export class CodeStore {
     return removed;
   }
 
+  /** Removes every code; the first segment is kept for reuse (as a cleared std::vector keeps its capacity). */
   reset(): void {
+    this.segments.length = Math.min(this.segments.length, 1);
+    if (this.segments.length === 1) this.segments[0]!.count = 0;
+    this.ntotal = 0;
+  }
+
+  /** Releases every segment. */
+  release(): void {
     this.segments.length = 0;
     this.ntotal = 0;
   }

@@ -3,7 +3,7 @@
  * One shared WebAssembly memory: the scratch slots the kernels work in, then a data region.
  *
  * A wasm32 memory stops at 4 GiB, so stored data (flat vectors, inverted lists) is spread over a
- * list of segments (storage/VectorStore, storage/BlockArena) and is not bounded by one memory.
+ * list of segments (storage/CodeStore, storage/BlockArena) and is not bounded by one memory.
  * Segments are shared memories: worker threads instantiate the kernels on the very same bytes,
  * nothing is copied to search them.
  *
@@ -48,31 +48,5 @@ export class Segment {
   /** Byte offset of thread t's scratch slot. */
   static slotOffset(t: number): number {
     return t * SLOT_BYTES;
-  }
-}
-
-/** A segment holding vectors of dimension d, filled in order. */
-export class VectorSegment extends Segment {
-  /** Vectors that fit. */
-  readonly capacity: number;
-  /** Vectors stored. */
-  count = 0;
-
-  constructor(
-    readonly d: number,
-    capacity: number,
-  ) {
-    super(capacity * d * 4);
-    this.capacity = capacity;
-  }
-
-  /** Largest capacity (in vectors of dimension d) a segment may have under maxDataBytes. */
-  static maxCapacity(d: number, maxDataBytes: number): number {
-    return Math.max(1, Math.floor(Math.min(maxDataBytes, MAX_DATA_BYTES) / (d * 4)));
-  }
-
-  /** Byte offset of vector i. */
-  vectorOffset(i: number): number {
-    return this.dataOffset + i * this.d * 4;
   }
 }
