@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  IndexFlatL2, IndexFlatIP, IndexIVFFlat, MetricType, ArrayInvertedLists, DirectMapType, IDSelectorRange,
+  IndexFlatL2, IndexFlatIP, IndexIVF, IndexIVFFlat, MetricType, ArrayInvertedLists, DirectMapType, IDSelectorRange,
   setNumThreads, getNumThreads, InvalidArgumentError, NotTrainedError, NotSupportedError,
 } from '../src/simdex.js';
 import { knnExact } from '../src/kernels/reference.js';
@@ -66,6 +66,8 @@ test('IndexIVFFlat: same labels with 1 and 2 threads, batches and single queries
   index.add(x.subarray(10000 * d));
   assert.ok((index.invlists as ArrayInvertedLists).arena.segments.length > 1, 'lists spread over several segments');
   const saved = getNumThreads();
+  const savedSplit = IndexIVF.splitProbesMinBytes;
+  IndexIVF.splitProbesMinBytes = 0; // split every single query over its probed lists
   try {
     setNumThreads(1);
     const one = index.search(q, 7, { nprobe: 12 });
@@ -80,6 +82,7 @@ test('IndexIVFFlat: same labels with 1 and 2 threads, batches and single queries
     assert.deepEqual(single2.labels, exact.labels);
   } finally {
     setNumThreads(saved);
+    IndexIVF.splitProbesMinBytes = savedSplit;
   }
 });
 

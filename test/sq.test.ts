@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  IndexFlatL2, IndexFlatIP, IndexScalarQuantizer, IndexIVFScalarQuantizer, ScalarQuantizer, QuantizerType, RangeStat,
+  IndexFlatL2, IndexFlatIP, IndexScalarQuantizer, IndexIVF, IndexIVFScalarQuantizer, ScalarQuantizer, QuantizerType, RangeStat,
   MetricType, ArrayInvertedLists, DirectMapType, IDSelectorRange, setNumThreads, getNumThreads, encodeFp16, decodeFp16,
   InvalidArgumentError, NotTrainedError, InvalidTypeError,
 } from '../src/simdex.js';
@@ -422,7 +422,7 @@ test('IndexIVFScalarQuantizer: byResidual by default (as Faiss and index_factory
 });
 
 test('IndexIVFScalarQuantizer: recall grows with nprobe; same results with 1 and 2 threads, split probes, several arena segments; reconstruct; removeIds', () => {
-  const d = 64; // n * d above IndexIVF's threshold for splitting one query's probes over threads
+  const d = 64;
   const n = 20000;
   const x = blobs(n, d, 100, 61);
   const q = blobs(100, d, 100, 62);
@@ -441,6 +441,8 @@ test('IndexIVFScalarQuantizer: recall grows with nprobe; same results with 1 and
   }
   assert.ok(prev >= 0.9, `recall@10 at nprobe = nlist is ${prev}`);
   const saved = getNumThreads();
+  const savedSplit = IndexIVF.splitProbesMinBytes;
+  IndexIVF.splitProbesMinBytes = 0; // split every single query over its probed lists
   try {
     setNumThreads(1);
     const one = index.search(q, 7, { nprobe: 12 });
@@ -453,6 +455,7 @@ test('IndexIVFScalarQuantizer: recall grows with nprobe; same results with 1 and
     assert.deepEqual(s2.labels, s1.labels);
   } finally {
     setNumThreads(saved);
+    IndexIVF.splitProbesMinBytes = savedSplit;
   }
   // reconstruction: decoded residual + centroid, within the quantization step of the original
   const rec = index.reconstructN(0, n);

@@ -31,14 +31,17 @@ export interface SearchParametersIVF extends SearchParameters {
   maxCodes?: number;
 }
 
-/** Floats of codes a single query must scan before its probed lists are split over threads. */
-const SPLIT_PROBES_MIN_WORK = 1 << 20;
 /** Batches at least this large, whose probed lists serve this many queries on average, are searched list by list. */
 const BY_LIST_MIN_QUERIES = 32;
 const BY_LIST_MIN_SHARING = 4;
 const MIN_QUERIES_PER_THREAD = 8;
 
 export abstract class IndexIVF extends Index {
+  /**
+   * Bytes of codes one query must scan before its probed lists are split over threads (4 MiB: 8192
+   * codes of 128 floats, 65536 PQ64 codes); below it the thread round-trip costs more than it saves.
+   */
+  static splitProbesMinBytes = 4 << 20;
   /** The coarse quantizer: assigns vectors to lists. */
   readonly quantizer: Index;
   readonly nlist: number;
@@ -233,7 +236,7 @@ export abstract class IndexIVF extends Index {
       parallelFor('ivf.search', shared, n, MIN_QUERIES_PER_THREAD);
       task.distances.set(shared.distances);
       task.labels.set(shared.labels);
-    } else if (threads > 1 && n < threads && nprobe >= 2 && this.probedCodes(coarse, maxCodes) * this.d >= SPLIT_PROBES_MIN_WORK) {
+    } else if (threads > 1 && n < threads && nprobe >= 2 && this.probedCodes(coarse, maxCodes) * this.codeSize >= IndexIVF.splitProbesMinBytes) {
       this.searchSplitProbes(task, Math.min(threads, nprobe));
     } else {
       ivfSearchRange(task, 0, n, 0);
