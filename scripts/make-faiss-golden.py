@@ -18,6 +18,8 @@ SQ files (manifest.json's "sq" section, see make_sq_golden): IndexScalarQuantize
 IndexIVFScalarQuantizer ("IwSq") with their quantizer's fields, codes, search results, reconstruct_n.
 HNSW files (manifest.json's "hnsw" section, see make_hnsw_golden): IndexHNSWFlat ("IHNf") with its graph
 arrays and search results at efSearch 16 and 64; `--only=hnsw` writes only that section.
+PQ files (manifest.json's "pq" section, see make_pq_golden): IndexPQ ("IxPq") and IndexIVFPQ ("IwPQ");
+`--only=pq` writes only that section.
 `--only=sq` skips the IVF section (its files and manifest entries stay as they are); the small flat
 files at the top are written again, with the same bytes.
 """
@@ -527,7 +529,114 @@ def make_hnsw_golden():
     return {'seed': HNSW_SEED, 'k': HNSW_K, 'nq': HNSW_NQ, 'indexes': entries}
 
 
-if '--only=hnsw' in sys.argv[1:]:
+PQ_SEED = 5151
+PQ_K = 10
+PQ_NQ = 10
+
+
+def make_pq_golden():
+    """The "pq" section: IndexPQ ("IxPq") and IndexIVFPQ ("IwPQ") files, d = 16, built with Faiss's
+    factory (PQ4 and PQ8x4 run polysemous training: renumbered centroids, still stored as they are).
+
+    Per entry: <name>.faiss; the PQ's fields (M, nbits, code_size, search_type, encode_signs,
+    polysemous_ht; IVF: nlist, nprobe, by_residual, list_sizes); <name>.centroids.npy (float32, the
+    PQ's centroids, M*ksub x dsub); <name>.codes.npy (uint8, ntotal x code_size, for IVF in list order)
+    and for IVF <name>.list_ids.npy; search results (<name>.labels.npy / .distances.npy for flat,
+    <name>.nprobe<p>.* at nprobe 1 and nlist for IVF) for pq_queries.npy; <name>.reconstruct.npy.
+    """
+    faiss.omp_set_num_threads(1)
+    rng = np.random.default_rng(PQ_SEED)
+    d = 16
+    centres = 3 * rng.standard_normal((10, d))
+    pq_train = clustered(rng, 1000, d, centres, 1.0)
+    pq_base = clustered(rng, 300, d, centres, 1.0)
+    pq_queries = clustered(rng, PQ_NQ, d, centres, 1.0)
+    for name, a in {'pq_train.npy': pq_train, 'pq_base.npy': pq_base, 'pq_queries.npy': pq_queries}.items():
+        np.save(os.path.join(out, name), a)
+
+    def build(desc, metric=faiss.METRIC_L2, by_residual=None, nprobe=1):
+        index = faiss.index_factory(d, desc, metric)
+        if by_residual is not None:
+            faiss.downcast_index(index).by_residual = by_residual
+        index.train(pq_train)
+        index.add(pq_base)
+        if nprobe != 1:
+            faiss.downcast_index(index).nprobe = nprobe
+        return index
+
+    cases = [
+        ('PQ4', build('PQ4')),
+        ('PQ8x4', build('PQ8x4')),
+        ('PQ4_IP', build('PQ4', faiss.METRIC_INNER_PRODUCT)),
+        ('IVF8_PQ4', build('IVF8,PQ4')),
+        ('IVF8_PQ4_IP', build('IVF8,PQ4', faiss.METRIC_INNER_PRODUCT, nprobe=2)),
+        ('IVF8_PQ8x4_nores', build('IVF8,PQ8x4', by_residual=False, nprobe=3)),
+    ]
+    entries = []
+    for name, index0 in cases:
+        file = name + '.faiss'
+        path = os.path.join(out, file)
+        faiss.write_index(index0, path)
+        index = faiss.downcast_index(index0)
+        is_ivf = isinstance(index, faiss.IndexIVF)
+        pq = index.pq
+        entry = {
+            'name': name, 'file': file, 'type': type(index).__name__,
+            'fourccs': ['IwPQ', 'IxFI' if index.metric_type == 0 else 'IxF2'] if is_ivf else ['IxPq'],
+            'd': index.d, 'ntotal': int(index.ntotal), 'metric_type': int(index.metric_type),
+            'is_trained': bool(index.is_trained),
+            'M': int(pq.M), 'nbits': int(pq.nbits), 'code_size': int(pq.code_size),
+            'bytes': os.path.getsize(path), 'queries': 'pq_queries.npy', 'base': 'pq_base.npy',
+        }
+        centroids = faiss.vector_to_array(pq.centroids).reshape(-1, pq.dsub)
+        np.save(os.path.join(out, name + '.centroids.npy'), centroids.astype('float32'))
+        entry['centroids'] = name + '.centroids.npy'
+        if is_ivf:
+            entry.update({'nlist': int(index.nlist), 'nprobe': int(index.nprobe), 'by_residual': bool(index.by_residual),
+                          'use_precomputed_table': int(index.use_precomputed_table)})
+            sizes = [int(index.invlists.list_size(l)) for l in range(index.nlist)]
+            entry['list_sizes'] = sizes
+            codes = [faiss.rev_swig_ptr(index.invlists.get_codes(l), sizes[l] * index.code_size).copy() for l in range(index.nlist) if sizes[l]]
+            ids = [faiss.rev_swig_ptr(index.invlists.get_ids(l), sizes[l]).copy() for l in range(index.nlist) if sizes[l]]
+            codes = np.concatenate(codes).reshape(-1, index.code_size)
+            np.save(os.path.join(out, name + '.list_ids.npy'), np.concatenate(ids).astype('int64'))
+            entry['list_ids'] = name + '.list_ids.npy'
+        else:
+            entry.update({'search_type': int(index.search_type), 'encode_signs': bool(index.encode_signs),
+                          'polysemous_ht': int(index.polysemous_ht)})
+            codes = faiss.vector_to_array(index.codes).reshape(-1, index.code_size)
+            assert np.array_equal(codes, index.sa_encode(pq_base)), name
+        np.save(os.path.join(out, name + '.codes.npy'), codes.astype('uint8'))
+        entry['codes'] = name + '.codes.npy'
+        rec = index.reconstruct_n(0, index.ntotal)
+        entry['reconstruct'] = name + '.reconstruct.npy'
+        np.save(os.path.join(out, entry['reconstruct']), rec.astype('float32'))
+        if is_ivf:
+            entry['search'] = []
+            for nprobe in sorted({1, int(index.nlist)}):
+                index.nprobe = nprobe
+                distances, labels = index.search(pq_queries, PQ_K)
+                stem = '%s.nprobe%d' % (name, nprobe)
+                np.save(os.path.join(out, stem + '.labels.npy'), labels.astype('int64'))
+                np.save(os.path.join(out, stem + '.distances.npy'), distances.astype('float32'))
+                entry['search'].append({'nprobe': nprobe, 'labels': stem + '.labels.npy', 'distances': stem + '.distances.npy'})
+            index.nprobe = entry['nprobe']
+        else:
+            distances, labels = index.search(pq_queries, PQ_K)
+            np.save(os.path.join(out, name + '.labels.npy'), labels.astype('int64'))
+            np.save(os.path.join(out, name + '.distances.npy'), distances.astype('float32'))
+            entry['labels'] = name + '.labels.npy'
+            entry['distances'] = name + '.distances.npy'
+        entries.append(entry)
+    return {'seed': PQ_SEED, 'k': PQ_K, 'nq': PQ_NQ, 'indexes': entries}
+
+
+if '--only=pq' in sys.argv[1:]:
+    # Only the "pq" section: the other golden files and the manifest's other sections stay as they are.
+    with open(os.path.join(out, 'manifest.json')) as f:
+        manifest = json.load(f)
+    manifest['pq'] = make_pq_golden()
+elif '--only=hnsw' in sys.argv[1:]:
     # Only the "hnsw" section: the other golden files and the manifest's other sections stay as they are.
     with open(os.path.join(out, 'manifest.json')) as f:
         manifest = json.load(f)
@@ -540,6 +649,7 @@ else:
     else:
         manifest['ivf'] = make_ivf_golden()
         manifest['hnsw'] = make_hnsw_golden()
+        manifest['pq'] = make_pq_golden()
     manifest['sq'] = make_sq_golden()
 
 with open(os.path.join(out, 'manifest.json'), 'w') as f:

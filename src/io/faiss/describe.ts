@@ -17,6 +17,8 @@ import { DIRECT_MAP_TYPE_NAMES } from './invlists.js';
 import { FAISS_RANGE_STAT_NAMES } from './scalarQuantizer.js';
 import { findWriter } from './writeIndex.js';
 import { IndexHNSWFlat } from '../../indexes/hnsw/IndexHNSWFlat.js';
+import { IndexPQ } from '../../indexes/IndexPQ.js';
+import { IndexIVFPQ } from '../../indexes/ivf/IndexIVFPQ.js';
 
 /** What describeIndex adds for an IVF index. */
 export interface IVFDescription {
@@ -57,6 +59,18 @@ export interface SQDescription {
   byResidual?: boolean;
 }
 
+/** What describeIndex adds for IndexPQ and IndexIVFPQ. */
+export interface PQDescription {
+  /** Sub-quantizers. */
+  M: number;
+  /** Bits per sub-code. */
+  nbits: number;
+  /** Bytes per code: ceil(M * nbits / 8). */
+  codeSize: number;
+  /** IndexIVFPQ only: whether codes encode residuals to the list centroids (Faiss's by_residual). */
+  byResidual?: boolean;
+}
+
 /** What describeIndex adds for IndexHNSWFlat. */
 export interface HNSWDescription {
   /** Neighbours per node on upper levels (2M on level 0). */
@@ -93,6 +107,8 @@ export interface IndexDescription {
   ivf?: IVFDescription;
   /** Scalar-quantizer indexes only: qtype, code size, byResidual. */
   sq?: SQDescription;
+  /** Product-quantizer indexes only: M, nbits, code size, byResidual. */
+  pq?: PQDescription;
   /** IndexHNSWFlat only: M, the level histogram, efSearch, efConstruction. */
   hnsw?: HNSWDescription;
 }
@@ -132,6 +148,8 @@ export function describeIndex(index: Index): IndexDescription {
   if (index instanceof IndexScalarQuantizer) desc.sq = describeSQ(index.sq);
   if (index instanceof IndexIVFScalarQuantizer) desc.sq = { ...describeSQ(index.sq), byResidual: index.byResidual };
   if (index instanceof IndexHNSWFlat) desc.hnsw = describeHNSW(index);
+  if (index instanceof IndexPQ) desc.pq = { M: index.pq.M, nbits: index.pq.nbits, codeSize: index.pq.codeSize };
+  if (index instanceof IndexIVFPQ) desc.pq = { M: index.pq.M, nbits: index.pq.nbits, codeSize: index.pq.codeSize, byResidual: index.byResidual };
   return desc;
 }
 
@@ -186,6 +204,7 @@ function describeIVF(index: IndexIVF): IVFDescription {
  * ` directmap=Array` / ` (lists not loaded)` where that applies (` lists=unknown` for "il00" files).
  * Scalar-quantizer indexes add ` qtype=QT_8bit code_size=16`, a range statistic other than RS_minmax
  * (` rangestat=RS_meanstd(2.5)`), and for IVF ` by_residual=true` or ` by_residual=false`.
+ * Product-quantizer indexes add ` pq=4x8 code_size=4` (M x nbits), and for IVF ` by_residual=...`.
  * IndexHNSWFlat adds ` M=8 maxLevel=2 levels=[433,62,5] efSearch=16 efConstruction=40`.
  */
 export function formatIndexDescription(desc: IndexDescription, indent = ''): string {
@@ -206,12 +225,15 @@ export function formatIndexDescription(desc: IndexDescription, indent = ''): str
       : ` qtype=${sq.qtypeName} code_size=${sq.codeSize}` +
         (sq.rangestat !== 'RS_minmax' ? ` rangestat=${sq.rangestat}(${sq.rangestatArg})` : '') +
         (sq.byResidual !== undefined ? ` by_residual=${sq.byResidual}` : '');
+  const pq = desc.pq;
+  const pqText =
+    pq === undefined ? '' : ` pq=${pq.M}x${pq.nbits} code_size=${pq.codeSize}` + (pq.byResidual !== undefined ? ` by_residual=${pq.byResidual}` : '');
   const hn = desc.hnsw;
   const hnswText =
     hn === undefined ? '' : ` M=${hn.M} maxLevel=${hn.maxLevel} levels=[${hn.levels.join(',')}] efSearch=${hn.efSearch} efConstruction=${hn.efConstruction}`;
   const head =
     `${indent}${desc.type}${desc.fourcc !== null ? ` "${desc.fourcc}"` : ''} d=${desc.d} ntotal=${desc.ntotal} ` +
-    `metric=${desc.metric}${desc.isTrained ? '' : ' (not trained)'}${desc.bytes !== null ? ` bytes=${desc.bytes}` : ''}${sqText}${ivfText}${hnswText}`;
+    `metric=${desc.metric}${desc.isTrained ? '' : ' (not trained)'}${desc.bytes !== null ? ` bytes=${desc.bytes}` : ''}${sqText}${pqText}${ivfText}${hnswText}`;
   return [head, ...desc.children.map((c) => formatIndexDescription(c, indent + '  '))].join('\n');
 }
 

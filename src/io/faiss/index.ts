@@ -72,7 +72,7 @@ export {
 export { IOReader, BytesSource, FileSource, type ByteSource } from './IOReader.js';
 export { IOWriter, BytesIOWriter, FileIOWriter } from './IOWriter.js';
 export { fourcc, fourccToString, fourccPrintable, fourccHex, describeFourcc, unknownFourccError } from './fourcc.js';
-export { describeIndex, formatIndexDescription, type IndexDescription, type IVFDescription, type SQDescription, type HNSWDescription } from './describe.js';
+export { describeIndex, formatIndexDescription, type IndexDescription, type IVFDescription, type SQDescription, type HNSWDescription, type PQDescription } from './describe.js';
 export {
   readIndexHNSWFlat,
   readUnsupportedHNSW,
@@ -92,3 +92,16 @@ export {
   FAISS_RANGE_STAT_NAMES,
   type ScalarQuantizerRecord,
 } from './scalarQuantizer.js';
+export {
+  readProductQuantizer,
+  loadProductQuantizer,
+  writeProductQuantizer,
+  productQuantizerBytes,
+  readPqSearchFields,
+  writePqSearchFields,
+  pqSearchFields,
+  setPqSearchFields,
+  FAISS_PQ_SEARCH_TYPE_NAMES,
+  type ProductQuantizerRecord,
+  type PQSearchFields,
+} from './productQuantizer.js';

@@ -44,6 +44,13 @@
  *   without the by_residual byte (by_residual = true), and the pre-1.5 "IvSQ": the legacy IVF header
  *   (ids of each list before the direct map), the block, size_t code_size, then each list's codes as
  *   a vector<uint8> of size*code_size bytes (by_residual = true).
+ * - "IxPq" IndexPQ: the header, the ProductQuantizer block (io/faiss/productQuantizer: size_t d, M,
+ *   nbits, vector<float> centroids), the codes as a vector<uint8> of ntotal*code_size bytes, int32
+ *   search_type, uint8 encode_signs, int32 polysemous_ht. Read only: "IxPQ" (no search fields) and
+ *   "IxPo", both read as L2 (as Faiss does).
+ * - "IwPQ" IndexIVFPQ: the IVF header, uint8 by_residual, size_t code_size, the ProductQuantizer block,
+ *   the inverted lists; usePrecomputedTable = 0 after reading (-1 with IO_FLAG_SKIP_PRECOMPUTE_TABLE).
+ *   Read only: the pre-1.5 "IvPQ" (legacy IVF header, then per-list code vectors).
  * - "IHNf" IndexHNSWFlat: the header, the HNSW block (assign_probas, cum_nneighbor_per_level, levels,
  *   offsets, neighbors, entry_point, max_level, efConstruction, efSearch, upper_beam), then the
  *   storage, a nested IndexFlatL2 / IndexFlatIP (see io/faiss/hnsw). "IHNs", "IHNp", "IHN2" (HNSW
@@ -69,6 +76,9 @@ import { loadDirectMap, readDirectMap, readInvertedLists, type DirectMapRecord }
 import { IOReader } from './IOReader.js';
 import { loadScalarQuantizer, readScalarQuantizer } from './scalarQuantizer.js';
 import { readIndexHNSWFlat, readUnsupportedHNSW } from './hnsw.js';
+import { IndexPQ } from '../../indexes/IndexPQ.js';
+import { IndexIVFPQ } from '../../indexes/ivf/IndexIVFPQ.js';
+import { loadProductQuantizer, readPqSearchFields, readProductQuantizer, setPqSearchFields } from './productQuantizer.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Flags (Faiss's index_io.h values). Only IO_FLAG_SKIP_IVF_DATA changes what simdex reads.
@@ -457,6 +467,61 @@ function readIndexIVFScalarQuantizer(r: IOReader, fourcc: string, ctx: ReadConte
   });
 }
 
+/** "IxPq" IndexPQ, and the older "IxPQ" / "IxPo" (see io/faiss/productQuantizer). */
+function readIndexPQ(r: IOReader, fourcc: string, ctx: ReadContext): Index {
+  const typeName = 'IndexPQ';
+  const header = readIndexHeader(r);
+  // Faiss: old versions of PQ all had metric_type INNER_PRODUCT while using L2; "IxPQ" / "IxPo" read as L2.
+  const metric = fourcc === 'IxPq' ? supportedMetric(r, header, typeName) : MetricType.L2;
+  const { d, ntotal } = header;
+  const rec = readProductQuantizer(r, header, typeName);
+  const cs = rec.codeSize;
+  const countAt = r.offset;
+  const count = r.readVectorHeader(1, `${typeName} codes`);
+  if (BigInt(count) !== BigInt(ntotal) * BigInt(cs)) {
+    throw r.error(`${typeName} codes hold ${count} bytes, expected ntotal*code_size = ${ntotal}*${cs} = ${BigInt(ntotal) * BigInt(cs)}`, countAt);
+  }
+  const index = new IndexPQ(d, rec.M, rec.nbits, metric, { maxSegmentBytes: ctx.flat.maxSegmentBytes });
+  return disposeOnError(index, () => {
+    loadProductQuantizer(index.pq, rec);
+    index.reserve(ntotal);
+    const rowsPerChunk = Math.max(1, Math.floor(ctx.chunkBytes / cs));
+    const buf = new Uint8Array(Math.min(rowsPerChunk, ntotal) * cs);
+    for (let i0 = 0; i0 < ntotal; i0 += rowsPerChunk) {
+      const codes = buf.subarray(0, Math.min(rowsPerChunk, ntotal - i0) * cs);
+      r.readInto(codes, `${typeName} codes`);
+      index.addCodes(codes);
+    }
+    if (fourcc !== 'IxPQ') setPqSearchFields(index, readPqSearchFields(r));
+    index.isTrained = header.isTrained;
+    return index;
+  });
+}
+
+/** "IwPQ" IndexIVFPQ, and the pre-1.5 "IvPQ" (see io/faiss/productQuantizer). */
+function readIndexIVFPQ(r: IOReader, fourcc: string, ctx: ReadContext): Index {
+  const typeName = 'IndexIVFPQ';
+  const h = readIvfHeader(r, ctx, typeName, fourcc === 'IvPQ');
+  return disposeOnError(h.quantizer, () => {
+    const { d } = h.header;
+    const byResidual = r.readBool('by_residual');
+    const codeSizeAt = r.offset;
+    const codeSize = r.readU64(`${typeName} code_size`);
+    const rec = readProductQuantizer(r, h.header, typeName);
+    if (codeSize !== BigInt(rec.codeSize)) {
+      throw r.error(`${typeName} has code_size = ${codeSize}, but its ProductQuantizer (M = ${rec.M}, nbits = ${rec.nbits}) has code_size ${rec.codeSize}`, codeSizeAt);
+    }
+    const index = new IndexIVFPQ(h.quantizer, d, h.nlist, rec.M, rec.nbits, h.metric);
+    index.byResidual = byResidual;
+    loadProductQuantizer(index.pq, rec);
+    // The precomputed tables are not stored: built at the first search (or never, with the flag).
+    index.usePrecomputedTable = (ctx.flags & IO_FLAG_SKIP_PRECOMPUTE_TABLE) !== 0 ? -1 : 0;
+    const legacyIds = h.legacyIds;
+    readIvfLists(r, index, h, ctx, legacyIds === undefined ? undefined : () => readLegacyListCodes(r, legacyIds, rec.codeSize, 1, ctx));
+    return index;
+  });
+}
+
 /** Runs `body`; if it throws, releases `index` (the memory of a half-read index) and rethrows. */
 export function disposeOnError<T>(index: Index, body: () => T): T {
   try {
@@ -484,6 +549,11 @@ export const INDEX_READERS: ReadonlyMap<string, IndexBodyReader> = new Map<strin
   ['IwSq', readIndexIVFScalarQuantizer],
   ['IwSQ', readIndexIVFScalarQuantizer],
   ['IvSQ', readIndexIVFScalarQuantizer],
+  ['IxPq', readIndexPQ],
+  ['IxPQ', readIndexPQ],
+  ['IxPo', readIndexPQ],
+  ['IwPQ', readIndexIVFPQ],
+  ['IvPQ', readIndexIVFPQ],
   ['IHNf', readIndexHNSWFlat],
   ['IHNs', (r, name) => readUnsupportedHNSW(r, name)],
   ['IHNp', (r, name) => readUnsupportedHNSW(r, name)],
@@ -521,7 +591,7 @@ export function readIndexAt(r: IOReader, ctx: ReadContext): Index {
  *   (see it); IO_FLAG_MMAP, IO_FLAG_READ_ONLY and IO_FLAG_ONDISK_SAME_DIR are accepted, and the
  *   index is read into memory all the same.
  * @returns the index: IndexFlatL2, IndexFlatIP, IndexFlat, IndexIDMap, IndexIDMap2, IndexIVFFlat,
- *   IndexScalarQuantizer, IndexIVFScalarQuantizer or IndexHNSWFlat.
+ *   IndexScalarQuantizer, IndexIVFScalarQuantizer, IndexPQ, IndexIVFPQ or IndexHNSWFlat.
  * @throws FormatError (file name, byte offset, fourcc) for a truncated, corrupt or unsupported file;
  *   Node's error (code 'ENOENT', ...) when the file cannot be opened; InvalidArgumentError for bad arguments.
  */

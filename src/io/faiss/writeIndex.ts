@@ -20,6 +20,11 @@
  * - IndexIVFScalarQuantizer: "IwSq", the IVF header, the ScalarQuantizer block, size_t code_size,
  *   uint8 by_residual, then the inverted lists (as for IndexIVFFlat). Faiss 1.7.3 writes only "IwSq";
  *   the older "IwSQ" and "IvSQ" are read, not written.
+ * - IndexPQ: "IxPq", the header, the ProductQuantizer block (io/faiss/productQuantizer), size_t
+ *   ntotal*code_size, the codes, then search_type, encode_signs, polysemous_ht (as read, or Faiss's
+ *   defaults 0, false, M*nbits + 1). Size: 4 + 33 + 32 + 4*d*2^nbits + 8 + code_size*ntotal + 9.
+ * - IndexIVFPQ: "IwPQ", the IVF header, uint8 by_residual, size_t code_size, the ProductQuantizer
+ *   block, the inverted lists.
  * - IndexHNSWFlat: "IHNf", the header, the HNSW block, then its storage as an "IxF2" / "IxFI" IndexFlat
  *   (io/faiss/hnsw). Size: 4 + 2*(33) + 4 + 8*(3 + levels) + 4*(1 + levels) + 4*ntotal + 8*(ntotal+1)
  *   + 4*(neighbours) + 20 + 8 + 4*d*ntotal.
@@ -46,6 +51,9 @@ import { BytesIOWriter, FileIOWriter, IOWriter } from './IOWriter.js';
 import { scalarQuantizerBytes, writeScalarQuantizer } from './scalarQuantizer.js';
 import { IndexHNSWFlat } from '../../indexes/hnsw/IndexHNSWFlat.js';
 import { hnswFlatBodyBytes, writeIndexHNSWFlatBody } from './hnsw.js';
+import { IndexPQ } from '../../indexes/IndexPQ.js';
+import { IndexIVFPQ } from '../../indexes/ivf/IndexIVFPQ.js';
+import { pqSearchFields, productQuantizerBytes, writePqSearchFields, writeProductQuantizer } from './productQuantizer.js';
 
 /** Default bytes per chunk when writing vectors: 64 MiB. */
 export const DEFAULT_WRITE_CHUNK_BYTES = 64 << 20;
@@ -210,8 +218,52 @@ const hnswFlatRow: IndexWriterRow = {
   children: () => [],
 };
 
+const pqRow: IndexWriterRow = {
+  type: 'IndexPQ',
+  matches: (index) => index instanceof IndexPQ,
+  fourcc: () => 'IxPq',
+  write(w, index) {
+    const pqi = index as IndexPQ;
+    writeIndexHeader(w, pqi);
+    writeProductQuantizer(w, pqi.pq);
+    const cs = pqi.codeSize;
+    w.writeU64(BigInt(pqi.ntotal) * BigInt(cs));
+    let left = pqi.ntotal;
+    for (const seg of pqi.segments) {
+      const n = Math.min(seg.count, left);
+      if (n > 0) w.writeBytes(new Uint8Array(seg.memory.buffer, seg.dataOffset, n * cs));
+      left -= n;
+    }
+    writePqSearchFields(w, pqSearchFields(pqi));
+  },
+  bodyBytes: (index) => {
+    const pqi = index as IndexPQ;
+    return headerBytes(pqi.metricType) + productQuantizerBytes(pqi.pq) + 8 + pqi.ntotal * pqi.codeSize + 4 + 1 + 4;
+  },
+  children: () => [],
+};
+
+const ivfPqRow: IndexWriterRow = {
+  type: 'IndexIVFPQ',
+  matches: (index) => index instanceof IndexIVFPQ,
+  fourcc: () => 'IwPQ',
+  write(w, index, ctx) {
+    const ivf = index as IndexIVFPQ;
+    writeIvfHeader(w, ivf, ctx);
+    w.writeBool(ivf.byResidual);
+    w.writeU64(ivf.codeSize);
+    writeProductQuantizer(w, ivf.pq);
+    writeInvertedLists(w, ivf.invlists);
+  },
+  bodyBytes: (index, sizeOf) => {
+    const ivf = index as IndexIVFPQ;
+    return ivfHeaderBytes(ivf, sizeOf) + 1 + 8 + productQuantizerBytes(ivf.pq) + invertedListsBytes(ivf.invlists);
+  },
+  children: (index) => [(index as IndexIVF).quantizer],
+};
+
 /** How each index class is written, most specific first. */
-export const INDEX_WRITERS: readonly IndexWriterRow[] = [idMapRow, ivfFlatRow, ivfSqRow, sqRow, flatRow, hnswFlatRow];
+export const INDEX_WRITERS: readonly IndexWriterRow[] = [idMapRow, ivfFlatRow, ivfSqRow, ivfPqRow, sqRow, pqRow, flatRow, hnswFlatRow];
 
 /** The row that writes `index`; a NotSupportedError naming the writable types when there is none. */
 export function writerFor(index: Index): IndexWriterRow {
