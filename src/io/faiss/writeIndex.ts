@@ -51,6 +51,7 @@ import { BytesIOWriter, FileIOWriter, IOWriter } from './IOWriter.js';
 import { scalarQuantizerBytes, writeScalarQuantizer } from './scalarQuantizer.js';
 import { IndexHNSWFlat } from '../../indexes/hnsw/IndexHNSWFlat.js';
 import { hnswFlatBodyBytes, writeIndexHNSWFlatBody } from './hnsw.js';
+import type { IndexFlatCodes } from '../../indexes/IndexFlatCodes.js';
 import { IndexPQ } from '../../indexes/IndexPQ.js';
 import { IndexIVFPQ } from '../../indexes/ivf/IndexIVFPQ.js';
 import { pqSearchFields, productQuantizerBytes, writePqSearchFields, writeProductQuantizer } from './productQuantizer.js';
@@ -166,6 +167,18 @@ const ivfFlatRow: IndexWriterRow = {
   children: (index) => [(index as IndexIVF).quantizer],
 };
 
+/** The codes of an IndexFlatCodes as Faiss writes them: size_t ntotal*code_size, then the bytes, from views of the storage segments. */
+function writeFlatCodes(w: IOWriter, index: IndexFlatCodes): void {
+  const cs = index.codeSize;
+  w.writeU64(BigInt(index.ntotal) * BigInt(cs));
+  let left = index.ntotal;
+  for (const seg of index.segments) {
+    const n = Math.min(seg.count, left);
+    if (n > 0) w.writeBytes(new Uint8Array(seg.memory.buffer, seg.dataOffset, n * cs));
+    left -= n;
+  }
+}
+
 const sqRow: IndexWriterRow = {
   type: 'IndexScalarQuantizer',
   matches: (index) => index instanceof IndexScalarQuantizer,
@@ -174,14 +187,7 @@ const sqRow: IndexWriterRow = {
     const sqi = index as IndexScalarQuantizer;
     writeIndexHeader(w, sqi);
     writeScalarQuantizer(w, sqi.sq);
-    const cs = sqi.codeSize;
-    w.writeU64(BigInt(sqi.ntotal) * BigInt(cs));
-    let left = sqi.ntotal;
-    for (const seg of sqi.segments) {
-      const n = Math.min(seg.count, left);
-      if (n > 0) w.writeBytes(new Uint8Array(seg.memory.buffer, seg.dataOffset, n * cs));
-      left -= n;
-    }
+    writeFlatCodes(w, sqi);
   },
   bodyBytes: (index) => {
     const sqi = index as IndexScalarQuantizer;
@@ -226,14 +232,7 @@ const pqRow: IndexWriterRow = {
     const pqi = index as IndexPQ;
     writeIndexHeader(w, pqi);
     writeProductQuantizer(w, pqi.pq);
-    const cs = pqi.codeSize;
-    w.writeU64(BigInt(pqi.ntotal) * BigInt(cs));
-    let left = pqi.ntotal;
-    for (const seg of pqi.segments) {
-      const n = Math.min(seg.count, left);
-      if (n > 0) w.writeBytes(new Uint8Array(seg.memory.buffer, seg.dataOffset, n * cs));
-      left -= n;
-    }
+    writeFlatCodes(w, pqi);
     writePqSearchFields(w, pqSearchFields(pqi));
   },
   bodyBytes: (index) => {
