@@ -15,6 +15,7 @@ Config keys:
   k, k_recall: ks of the timed and the recall searches
   single: at most this many single-query searches; single_seconds: time budget for them
   runs: [{"factory": "IVF1024,Flat", "params": ["nprobe=1", "nprobe=16"]}]
+  ef_construction (optional): efConstruction of HNSW graphs, set before adding
 """
 import json
 import os
@@ -32,6 +33,18 @@ def short_error(e):
         return repr(e)
     line = text.splitlines()[-1]
     return re.sub(r"^Error in .*? at \S+:\d+: ", "", line)
+
+
+def set_ef_construction(faiss, index, ef):
+    """Sets hnsw.efConstruction on an HNSW index, or on the one inside an IDMap."""
+    cur = faiss.downcast_index(index)
+    for _ in range(3):
+        if hasattr(cur, "hnsw"):
+            cur.hnsw.efConstruction = ef
+            return
+        if not hasattr(cur, "index"):
+            return
+        cur = faiss.downcast_index(cur.index)
 
 
 def rss_bytes():
@@ -82,6 +95,8 @@ def main():
             rss0 = rss_bytes()
             t0 = time.perf_counter()
             index = faiss.index_factory(d, factory, metric)
+            if cfg.get("ef_construction"):
+                set_ef_construction(faiss, index, int(cfg["ef_construction"]))
             train_s = 0.0
             if not index.is_trained:
                 t = time.perf_counter()

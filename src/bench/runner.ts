@@ -61,7 +61,7 @@ export interface BenchOptions {
   /** Which peers to run when present (default both). */
   peers?: { faiss?: boolean; hnswlib?: boolean };
   python?: string;
-  /** hnswlib's efConstruction (default 40, Faiss's HNSW default). */
+  /** efConstruction of every HNSW graph built, simdex's, Faiss's and hnswlib's (default 40, Faiss's HNSW default). */
   efConstruction?: number;
   /** Measure the memory bandwidth reference (default true). */
   bandwidth?: boolean;
@@ -200,7 +200,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   setNumThreads(threads);
   try {
     for (const factory of opts.indexes) {
-      const rows = await benchSimdex(factory, { d, metric, base, queries, train: data.train, k: kEff, kRecall, paramSets, single, singleSeconds, threads, rep, gc });
+      const rows = await benchSimdex(factory, { d, metric, base, queries, train: data.train, k: kEff, kRecall, paramSets, single, singleSeconds, threads, rep, gc, efConstruction: opts.efConstruction });
       for (const { row, labels, labelsRecall } of rows) {
         merge(row, labels, labelsRecall);
         report.rows.push(row);
@@ -221,7 +221,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       const p = rep.start(`faiss ${probe.version}`, '');
       try {
         const res = await runFaissBench({
-          python, base, queries, train: data.train, d, metric: metricName, threads, k: kEff, kRecall, single, singleSeconds,
+          python, base, queries, train: data.train, d, metric: metricName, threads, k: kEff, kRecall, single, singleSeconds, efConstruction: opts.efConstruction,
           runs: opts.indexes.map((factory) => ({ factory, params: paramSets })),
         });
         p.finish(`${res.rows.length} rows`);
@@ -327,6 +327,20 @@ interface SimdexContext {
   threads: number;
   rep: BenchReporter;
   gc: (() => void) | undefined;
+  efConstruction?: number;
+}
+
+/** Sets efConstruction on the HNSW graph of an index (HNSW*, or wrapped in IDMap), before anything is added. */
+function setEfConstruction(index: Index, ef: number): void {
+  let cur: unknown = index;
+  for (let depth = 0; depth < 4 && typeof cur === 'object' && cur !== null; depth++) {
+    const hnsw = (cur as { hnsw?: { efConstruction: number } }).hnsw;
+    if (hnsw !== undefined) {
+      hnsw.efConstruction = ef;
+      return;
+    }
+    cur = (cur as { index?: unknown }).index;
+  }
 }
 
 /** Collects garbage and lets freed memory go back to the system before a memory reading. */
@@ -355,6 +369,7 @@ async function benchSimdex(factory: string, c: SimdexContext): Promise<MeasuredR
   let index: Index;
   try {
     index = indexFactory(d, factory, c.metric);
+    if (c.efConstruction !== undefined) setEfConstruction(index, c.efConstruction);
   } catch (e) {
     return [{ row: { ...head, params: '', error: (e as Error).message } }];
   }

@@ -325,7 +325,8 @@ Search:
 Peers:
   --peers <list>      faiss,hnswlib (default) or none
   --python <path>     Python with faiss (default $SIMDEX_PYTHON or /usr/bin/python3)
-  --ef-construction <n> hnswlib efConstruction (default 40)
+  --ef-construction <n> efConstruction of the HNSW graphs of all libraries (default 40)
+                      (hnswlib-node is looked up in $SIMDEX_PEERS_DIR/node_modules when set)
                       Faiss gets OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = --threads; on a shared or
                       busy machine, run with OMP_WAIT_POLICY=PASSIVE: OpenMP's spinning threads
                       otherwise slow Faiss's multi-thread rows several times

@@ -34,6 +34,8 @@ export interface FaissBenchRequest {
   single: number;
   singleSeconds: number;
   runs: FaissRun[];
+  /** efConstruction of HNSW graphs (default: Faiss's, 40). */
+  efConstruction?: number;
   /** Seconds before the Python process is killed (default: none). */
   timeoutSeconds?: number;
   /** Called with each line Python prints on stderr (its progress and warnings). */
@@ -113,6 +115,7 @@ export async function runFaissBench(req: FaissBenchRequest): Promise<FaissBenchR
       single: req.single,
       single_seconds: req.singleSeconds,
       runs: req.runs,
+      ef_construction: req.efConstruction ?? null,
     };
     const configPath = join(dir, 'config.json');
     writeFileSync(configPath, JSON.stringify(config));

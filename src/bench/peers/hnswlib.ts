@@ -20,17 +20,34 @@ interface HnswlibModule {
   HierarchicalNSW: new (space: 'l2' | 'ip' | 'cosine', d: number) => HierarchicalNSW;
 }
 
+/**
+ * Where peers are resolved from: `$SIMDEX_PEERS_DIR` (a folder with its own node_modules, so that a
+ * peer with a native build stays out of simdex's dependencies), else simdex's own location.
+ */
+function peerBase(): string {
+  const dir = typeof process !== 'undefined' ? process.env['SIMDEX_PEERS_DIR'] : undefined;
+  return dir ? `${dir.replace(/\/$/, '')}/package.json` : import.meta.url;
+}
+
+/** import() of a peer package, from $SIMDEX_PEERS_DIR when set (peers are CommonJS or ESM). */
+async function importPeer(name: string): Promise<unknown> {
+  if (peerBase() === import.meta.url) return import(name);
+  const { createRequire } = await import('node:module');
+  const { pathToFileURL } = await import('node:url');
+  return import(pathToFileURL(createRequire(peerBase()).resolve(name)).href);
+}
+
 /** Loads hnswlib-node, or says why it cannot. */
 export async function loadHnswlib(): Promise<{ ok: true; module: HnswlibModule; version: string } | { ok: false; reason: string }> {
   try {
     const name = 'hnswlib-node';
-    const mod = (await import(name)) as Partial<HnswlibModule> & { default?: Partial<HnswlibModule> };
+    const mod = (await importPeer(name)) as Partial<HnswlibModule> & { default?: Partial<HnswlibModule> };
     const ctor = mod.HierarchicalNSW ?? mod.default?.HierarchicalNSW;
     if (ctor === undefined) return { ok: false, reason: 'hnswlib-node has no HierarchicalNSW export' };
     let version = 'unknown';
     try {
       const { createRequire } = await import('node:module');
-      version = (createRequire(import.meta.url)(`${name}/package.json`) as { version: string }).version;
+      version = (createRequire(peerBase())(`${name}/package.json`) as { version: string }).version;
     } catch {
       // version unknown
     }
