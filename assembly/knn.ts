@@ -72,9 +72,28 @@ export function knn_batch(metric: i32, Q: usize, nq: i32, y: usize, d: i32, ny: 
       const hii = hi + <usize>i * (kk << 3);
       const row = tile + ((<usize>i * <usize>yblock) << 2);
       let top = load<f32>(hdi);
+      // four candidates at a time against the heap's top; the lanes that beat it go in, in order
+      let j = 0;
       if (isL2) {
         const qn = load<f32>(qnorms + (<usize>i << 2));
-        for (let j = 0; j < nb; j++) {
+        const qn4 = f32x4.splat(qn);
+        const zero = f32x4.splat(0);
+        const two = f32x4.splat(2);
+        for (; j + 4 <= nb; j += 4) {
+          const off = <usize>j << 2;
+          const dis4 = f32x4.max(f32x4.sub(f32x4.add(qn4, v128.load(ynorms + off)), f32x4.mul(two, v128.load(row + off))), zero);
+          if (!v128.any_true(f32x4.lt(dis4, f32x4.splat(top)))) continue;
+          for (let c = 0; c < 4; c++) {
+            // the same expression as the vector lanes (and as the scalar tail), so the same float
+            const dis = qn + load<f32>(ynorms + off + (<usize>c << 2)) - 2 * load<f32>(row + off + (<usize>c << 2));
+            const dc = dis < 0 ? <f32>0 : dis;
+            if (dc < top) {
+              heap_replace_top(true, kk, hdi, hii, dc, ids != 0 ? load<i64>(ids + (<usize>(j0 + j + c) << 3)) : idBase + j0 + j + c);
+              top = load<f32>(hdi);
+            }
+          }
+        }
+        for (; j < nb; j++) {
           let dis = qn + load<f32>(ynorms + (<usize>j << 2)) - 2 * load<f32>(row + (<usize>j << 2));
           if (dis < 0) dis = 0;
           if (dis < top) {
@@ -83,7 +102,18 @@ export function knn_batch(metric: i32, Q: usize, nq: i32, y: usize, d: i32, ny: 
           }
         }
       } else {
-        for (let j = 0; j < nb; j++) {
+        for (; j + 4 <= nb; j += 4) {
+          const off = <usize>j << 2;
+          if (!v128.any_true(f32x4.gt(v128.load(row + off), f32x4.splat(top)))) continue;
+          for (let c = 0; c < 4; c++) {
+            const dis = load<f32>(row + off + (<usize>c << 2));
+            if (dis > top) {
+              heap_replace_top(false, kk, hdi, hii, dis, ids != 0 ? load<i64>(ids + (<usize>(j0 + j + c) << 3)) : idBase + j0 + j + c);
+              top = load<f32>(hdi);
+            }
+          }
+        }
+        for (; j < nb; j++) {
           const dis = load<f32>(row + (<usize>j << 2));
           if (dis > top) {
             heap_replace_top(false, kk, hdi, hii, dis, ids != 0 ? load<i64>(ids + (<usize>(j0 + j) << 3)) : idBase + j0 + j);
