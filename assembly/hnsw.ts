@@ -2,7 +2,8 @@
 // with the neighbour-selection heuristic, all inside WebAssembly on one shared memory.
 //
 // The memory is laid out by src/storage/HNSWSegment.ts; a header at `h` holds the layout:
-//   codes    ntotal vectors of d floats (the storage: IndexHNSWFlat)
+//   codes    ntotal stored vectors: d floats each (IndexHNSWFlat), or SQ / PQ codes (IndexHNSWSQ,
+//            IndexHNSWPQ: their distance computers are in assembly/hnswStorage.ts)
 //   level0   2M int32 per node (fixed stride), -1 padded
 //   levels   int32 per node: Faiss's levels[i], the number of levels of node i (>= 1)
 //   upoff    int32 per node: where node i's upper-level lists start in `upper` (in int32 entries)
@@ -21,6 +22,7 @@
 
 import { fvec_L2sqr, fvec_inner_product } from './distances';
 import { FLT_MAX, heap_replace_top, heap_reorder } from './heap';
+import { KIND_FLAT, storageBind, storageDist, storageSetQuery, storageSym } from './hnswStorage';
 
 // ---- header (byte offsets of i32/u32 fields from h) -----------------------------------------------
 
@@ -41,6 +43,8 @@ const H_MAXLEVEL: usize = 52;
 const H_EFC: usize = 56;
 const H_SLOTS: usize = 60;
 const H_SLOT_BYTES: usize = 64;
+const H_CODE_SIZE: usize = 72; // bytes per stored vector (d*4 for floats)
+const H_QAREA: usize = 92; // bytes reserved at the end of each slot for a quantized storage's query
 
 // Bytes at the start of a slot reserved for the visited-table generation (and future per-thread state).
 const SLOT_HEADER: usize = 64;
@@ -49,6 +53,7 @@ const SLOT_HEADER: usize = 64;
 // this module, so these globals are per thread.
 let g_d: i32 = 0;
 let g_metric: i32 = 1;
+let g_kind: i32 = 0; // KIND_FLAT: the codes are the float vectors
 let g_stride: usize = 0;
 let g_codes: usize = 0;
 let g_level0: usize = 0;
@@ -66,7 +71,7 @@ let g_gen: u32 = 0;
 function bind(h: usize, slot: i32): void {
   g_d = load<i32>(h + H_D);
   g_metric = load<i32>(h + H_METRIC);
-  g_stride = <usize>g_d << 2;
+  g_stride = <usize>load<u32>(h + H_CODE_SIZE);
   g_codes = load<u32>(h + H_CODES);
   g_level0 = load<u32>(h + H_LEVEL0);
   g_nb0 = load<i32>(h + H_NB0);
@@ -78,19 +83,27 @@ function bind(h: usize, slot: i32): void {
   g_cap = load<u32>(h + H_CAPACITY);
   g_slot = <usize>load<u32>(h + H_SLOTS) + <usize>slot * <usize>load<u32>(h + H_SLOT_BYTES);
   g_vt = <usize>load<u32>(h + H_VISITED) + <usize>slot * (g_cap << 1);
+  g_kind = storageBind(h, slot);
 }
 
 // ---- distances, neighbour lists, visited table --------------------------------------------------
 
-/** Distance from the vector at q to stored vector id (smaller is better). */
+/**
+ * Distance from the query to stored vector id (smaller is better): from the float vector at q for
+ * flat storage; for codes, from the query set by storageSetQuery (q is not read).
+ */
 @inline function distTo(q: usize, id: i32): f32 {
+  if (g_kind != KIND_FLAT) return storageDist(id);
   const y = g_codes + <usize>id * g_stride;
   return g_metric == 1 ? fvec_L2sqr(q, y, g_d) : -fvec_inner_product(q, y, g_d);
 }
 
 /** Distance between stored vectors a and b (Faiss's symmetric_dis). */
 @inline function symDist(a: i32, b: i32): f32 {
-  return distTo(g_codes + <usize>a * g_stride, b);
+  if (g_kind != KIND_FLAT) return storageSym(a, b);
+  const x = g_codes + <usize>a * g_stride;
+  const y = g_codes + <usize>b * g_stride;
+  return g_metric == 1 ? fvec_L2sqr(x, y, g_d) : -fvec_inner_product(x, y, g_d);
 }
 
 /** Address of the neighbour list of `node` on `level` (nbOf(level) int32, -1 padded). */
@@ -265,7 +278,7 @@ function bindAdd(h: usize): void {
   a_lkI = p; p = align16(p + (nb << 2));
   a_lsD = p; p = align16(p + (nb << 2));
   a_lsI = p; p = align16(p + (nb << 2));
-  const end = g_slot + <usize>load<u32>(h + H_SLOT_BYTES);
+  const end = g_slot + <usize>load<u32>(h + H_SLOT_BYTES) - <usize>load<u32>(h + H_QAREA);
   a_candCap = (end - p) >> 3;
   a_candD = p;
   a_candI = p + (a_candCap << 2);
@@ -414,12 +427,15 @@ function addLinksStartingFrom(q: usize, pt: i32, nearest: i32, dNearest: f32, le
  * Inserts node pt, whose vector, level (levels[pt]) and empty (-1) lists are in place, into a graph
  * that has an entry point (the caller handles the first node and updates entry point and max level
  * after the call). Safe to run on several threads at once on distinct nodes.
+ * q: the vector pt was encoded from (d floats), as Faiss's hnsw_add_vertices passes it: the query of
+ * the insertion searches over SQ / PQ codes; 0 for flat storage (the stored floats are read).
  */
-export function hnsw_add(h: usize, slot: i32, pt: i32): void {
+export function hnsw_add(h: usize, slot: i32, pt: i32, q: usize): void {
   bind(h, slot);
   bindAdd(h);
   const ptLevel = load<i32>(g_levels + (<usize>pt << 2)) - 1;
-  const q = g_codes + <usize>pt * g_stride;
+  if (g_kind == KIND_FLAT) q = g_codes + <usize>pt * g_stride;
+  else storageSetQuery(q);
   lockNode(pt);
   g_nearest = load<i32>(h + H_ENTRY);
   g_dNearest = distTo(q, g_nearest);
@@ -515,6 +531,7 @@ export function hnsw_search(h: usize, slot: i32, q: usize, k: i32, ef: i32, hd: 
   const entry = load<i32>(h + H_ENTRY);
   let ndis = 0;
   if (entry >= 0) {
+    if (g_kind != KIND_FLAT) storageSetQuery(q);
     g_nearest = entry;
     g_dNearest = distTo(q, entry);
     for (let level = load<i32>(h + H_MAXLEVEL); level >= 1; level--) greedyUpdateNearest(q, level);

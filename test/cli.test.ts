@@ -177,8 +177,8 @@ describe('simdex: bad input', () => {
 
   test('malformed or unsupported factory strings: exit code 2, the token named', () => {
     expectFailure(simdex('build', 'Foo', 'base.npy', 'x.index'), 2, /token "Foo" is not a valid token in "Foo"/);
-    expectFailure(simdex('build', 'IVF1024_HNSW32,Flat', 'base.npy', 'x.index'), 2, /token "IVF1024_HNSW32" is a Faiss token .* not implemented yet/);
-    expectFailure(simdex('build', 'HNSW32_SQ8', 'base.npy', 'x.index'), 2, /"HNSW32_SQ8" .*not implemented yet/);
+    expectFailure(simdex('build', 'IVF1024_NSG32,Flat', 'base.npy', 'x.index'), 2, /token "IVF1024_NSG32" is a Faiss token .* not implemented yet/);
+    expectFailure(simdex('build', 'HNSW32_2x8+PQ16', 'base.npy', 'x.index'), 2, /"HNSW32_2x8\+PQ16" .*not implemented yet/);
     // a known index with too little training data: the numbers are named
     expectFailure(simdex('build', 'IVF1024,Flat', 'base.npy', 'x.index'), 2, /holds 300 training vectors, fewer than nlist = 1024/);
     expectFailure(simdex('build', 'IDMap,', 'base.npy', 'x.index'), 2, /token "" is empty .* in "IDMap,"/);

@@ -19,6 +19,10 @@ import { IndexHNSWFlat } from '../src/indexes/hnsw/IndexHNSWFlat.js';
 import { QuantizerType } from '../src/quantizers/ScalarQuantizer.js';
 import { IndexPQ } from '../src/indexes/IndexPQ.js';
 import { IndexIVFPQ } from '../src/indexes/ivf/IndexIVFPQ.js';
+import { IndexPreTransform } from '../src/indexes/IndexPreTransform.js';
+import { PCAMatrix } from '../src/transforms/PCAMatrix.js';
+import { OPQMatrix } from '../src/transforms/OPQMatrix.js';
+import { NormalizationTransform } from '../src/transforms/NormalizationTransform.js';
 
 function expectParseError(description: string, token: string, reason: RegExp): void {
   assert.throws(
@@ -88,14 +92,13 @@ describe('indexFactory: supported descriptions', () => {
 
 describe('indexFactory: errors', () => {
   test('Faiss tokens not implemented yet', () => {
-    expectParseError('IVF1024_HNSW32,Flat', 'IVF1024_HNSW32', /Faiss token \(IndexIVF \(IndexHNSWFlat quantizer\)\).*not implemented yet/);
-    expectParseError('HNSW32_SQ8', 'HNSW32_SQ8', /IndexHNSWSQ.*not implemented yet/);
+    expectParseError('IVF1024_NSG32,Flat', 'IVF1024_NSG32', /Faiss token \(IndexIVF \(IndexNSGFlat quantizer\)\).*not implemented yet/);
+    expectParseError('HNSW32_2x8+PQ16', 'HNSW32_2x8+PQ16', /IndexHNSW2Level.*not implemented yet/);
     expectParseError('SQbf16', 'SQbf16', /not implemented yet/);
-    expectParseError('PCA64,Flat', 'PCA64', /PCAMatrix.*not implemented yet/);
-    expectParseError('OPQ16_64,IVF1024,PQ16', 'OPQ16_64', /OPQMatrix.*not implemented yet/);
-    expectParseError('L2norm,Flat', 'L2norm', /NormalizationTransform/);
-    expectParseError('Flat,RFlat', 'RFlat', /IndexRefineFlat.*not implemented yet/);
-    expectParseError('IDMap,HNSW32_SQ8', 'HNSW32_SQ8', /not implemented yet/);
+    expectParseError('ITQ64,Flat', 'ITQ64', /ITQTransform.*not implemented yet/);
+    expectParseError('PCA8,ITQ,Flat', 'ITQ', /ITQTransform.*not implemented yet/);
+    expectParseError('MinMax,Flat', 'MinMax', /IndexRowwiseMinMax.*not implemented yet/);
+    expectParseError('IDMap,HNSW32_16+PQ8', 'HNSW32_16+PQ8', /not implemented yet/);
     expectParseError('LSH', 'LSH', /IndexLSH/);
   });
 
@@ -176,6 +179,15 @@ describe('indexFactory: IVF, SQ and HNSW', () => {
       ['HNSW', 'HNSW32', (i) => assert.ok(i instanceof IndexHNSWFlat && i.hnsw.M === 32)],
       ['IDMap,IVF64,Flat', 'IDMap,IVF64,Flat', (i) => assert.ok(i instanceof IndexIDMap && i.index instanceof IndexIVFFlat)],
       ['IDMap2,HNSW8', 'IDMap2,HNSW8', (i) => assert.ok(i instanceof IndexIDMap2 && i.index instanceof IndexHNSWFlat)],
+      ['PCA8,Flat', 'PCA8,Flat', (i) => assert.ok(i instanceof IndexPreTransform && i.chain[0] instanceof PCAMatrix && i.index.d === 8)],
+      ['PCAR8,IVF64,Flat', 'PCAR8,IVF64,Flat', (i) => assert.ok(i instanceof IndexPreTransform && (i.chain[0] as PCAMatrix).randomRotation && i.index instanceof IndexIVFFlat)],
+      ['PCAW8,Flat', 'PCAW8,Flat', (i) => assert.ok(i instanceof IndexPreTransform && (i.chain[0] as PCAMatrix).eigenPower === -0.5)],
+      ['OPQ4_8,IVF32,PQ4', 'OPQ4_8,IVF32,PQ4', (i) => assert.ok(i instanceof IndexPreTransform && i.chain[0] instanceof OPQMatrix && i.index instanceof IndexIVFPQ && i.index.d === 8)],
+      ['OPQ4,PQ4', 'OPQ4_16,PQ4', (i) => assert.ok(i instanceof IndexPreTransform && i.chain[0]!.dOut === 16)],
+      ['L2norm,Flat', 'L2norm,Flat', (i) => assert.ok(i instanceof IndexPreTransform && i.chain[0] instanceof NormalizationTransform)],
+      ['PCAR8,IDMap,Flat', 'PCAR8,IDMap,Flat', (i) => assert.ok(i instanceof IndexPreTransform && i.index instanceof IndexIDMap)],
+      ['PCA8,Flat,IDMap', 'PCA8,IDMap,Flat', (i) => assert.ok(i instanceof IndexPreTransform && i.index instanceof IndexIDMap)],
+      ['RR,Flat', 'RR16,Flat', (i) => assert.ok(i instanceof IndexPreTransform && i.chain[0]!.dOut === 16)],
     ];
     for (const metric of [MetricType.L2, MetricType.INNER_PRODUCT]) {
       for (const [desc, reverse, check] of rows) {

@@ -18,6 +18,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { SimdexError, MetricType, metricName, readIndex, writeIndex, describeIndex, formatIndexDescription, IndexIDMap, type Index } from '../simdex.js';
 import { indexFactory, reverseIndexFactory } from '../factory/indexFactory.js';
 import { openVectors, readNpy, readVectors, writeNpy, type VectorReader } from '../io/vectorFiles.js';
+import '../io/faiss/ondisk.js'; // on-disk inverted lists ("ilod", IO_FLAG_MMAP), as the Node entry registers them
 import { formatReport, paramsApply, parseSearchParams, runBench, toSimdexParams, type BenchDataSpec } from '../bench/runner.js';
 import { createReporter, formatCount, formatSeconds, type ProgressReporter } from './progress.js';
 

@@ -16,21 +16,35 @@
  *
  * Differences from Faiss: spaces around tokens are ignored; errors are a FactoryParseError naming the
  * failing token and the whole description, and saying whether the token is a Faiss token that simdex
- * does not implement yet or not a valid token at all.
+ * does not implement yet or not a valid token at all. `IDMap,X,RFlat` is IndexIDMap(IndexRefineFlat(X)) (the
+ * ids go around the refinement, as in `X,RFlat,IDMap`); Faiss builds IndexRefine(IndexIDMap(X)) from it,
+ * an index that cannot add vectors (IDMap needs add_with_ids, IndexRefine has none).
  */
-import { FactoryParseError, NotSupportedError } from '../errors.js';
+import { FactoryParseError, InvalidArgumentError, NotSupportedError } from '../errors.js';
 import type { Index } from '../Index.js';
 import { IndexFlat, IndexFlatIP, IndexFlatL2 } from '../indexes/IndexFlat.js';
 import { IndexScalarQuantizer } from '../indexes/IndexScalarQuantizer.js';
 import { IndexPQ } from '../indexes/IndexPQ.js';
 import { IndexIVFPQ } from '../indexes/ivf/IndexIVFPQ.js';
+import { IndexPQFastScan } from '../indexes/IndexPQFastScan.js';
+import { IndexIVFPQFastScan } from '../indexes/ivf/IndexIVFPQFastScan.js';
 import { IndexHNSWFlat } from '../indexes/hnsw/IndexHNSWFlat.js';
+import { IndexHNSWSQ } from '../indexes/hnsw/IndexHNSWSQ.js';
+import { IndexHNSWPQ } from '../indexes/hnsw/IndexHNSWPQ.js';
 import { IndexIVF } from '../indexes/ivf/IndexIVF.js';
 import { IndexIVFFlat } from '../indexes/ivf/IndexIVFFlat.js';
 import { IndexIVFScalarQuantizer } from '../indexes/ivf/IndexIVFScalarQuantizer.js';
 import { QuantizerType } from '../quantizers/ScalarQuantizer.js';
 import { IndexIDMap, IndexIDMap2 } from '../indexes/IndexIDMap.js';
+import { IndexRefine, IndexRefineFlat } from '../indexes/IndexRefine.js';
 import { MetricType } from '../MetricType.js';
+import { IndexPreTransform } from '../indexes/IndexPreTransform.js';
+import type { VectorTransform } from '../transforms/VectorTransform.js';
+import { PCAMatrix } from '../transforms/PCAMatrix.js';
+import { OPQMatrix } from '../transforms/OPQMatrix.js';
+import { NormalizationTransform } from '../transforms/NormalizationTransform.js';
+import { RandomRotationMatrix } from '../transforms/RandomRotationMatrix.js';
+import { RemapDimensionsTransform } from '../transforms/RemapDimensionsTransform.js';
 import { checkPositiveInt } from '../validate.js';
 
 /** What every builder gets: the dimension at this point, the metric, and the whole description. */
@@ -60,7 +74,7 @@ type CoarseBuild = (m: RegExpMatchArray, ctx: FactoryContext) => { quantizer: In
 /** IVF code layer: builds the IVF index around its quantizer. */
 type IvfCodeBuild = (quantizer: Index, nlist: number, m: RegExpMatchArray, ctx: FactoryContext) => Index;
 /** Pre-transforms: d_out of the transform (the index after it works in d_out dimensions). */
-type TransformBuild = (m: RegExpMatchArray, ctx: FactoryContext) => { dOut: number; wrap(sub: Index): Index };
+type TransformBuild = (m: RegExpMatchArray, ctx: FactoryContext) => VectorTransform;
 
 const SQ = '(?:SQ4|SQ6|SQ8|SQfp16|SQbf16|SQ8_direct_signed|SQ8_direct)';
 const AQ = '(?:[0-9]+x[0-9]+(?:_[0-9]+x[0-9]+)*)(?:_Nnone|_Nfloat|_Nqint8|_Nqint4|_Ncqint8|_Ncqint4|_Nlsq2x4|_Nrq2x4)?';
@@ -93,6 +107,23 @@ function pqBits(x: string | undefined): number {
   return x === undefined ? 8 : parseInt(x.slice(1), 10);
 }
 
+/** bbs of a FastScan token's "_{bbs}" (32 when absent, as Faiss's mres_to_int(sm, 32, 1)). */
+function fsBbs(x: string | undefined): number {
+  return x === undefined || x === '' ? 32 : parseInt(x.slice(1), 10);
+}
+
+/** A FastScan token with nbits other than 4: Faiss has no such index; the error names the numbers. */
+function fsBits(token: string, nbits: string, ctx: FactoryContext): never {
+  throw new FactoryParseError(token, ctx.description, `asks for FastScan with nbits = ${nbits}: FastScan (PQ{M}x4fs) packs 4-bit codes only, use x4fs or PQ{M}x${nbits} (IndexPQ / IndexIVFPQ)`);
+}
+
+/** Faiss's IVF FastScan row: IndexIVFPQFastScan(quantizer, d, nlist, M, 4, metric, bbs), by_residual = ("r" given). */
+function ivfPQFastScan(quantizer: Index, nlist: number, m: RegExpMatchArray, ctx: FactoryContext): Index {
+  const index = new IndexIVFPQFastScan(quantizer, ctx.d, nlist, parseInt(m[1]!, 10), 4, ctx.metric, fsBbs(m[3]));
+  index.byResidual = m[2] === 'r';
+  return index;
+}
+
 /** The exact quantizer of an IVF index, as Faiss's factory makes it. */
 const flatQuantizer = (ctx: FactoryContext): Index => (ctx.metric === MetricType.INNER_PRODUCT ? new IndexFlatIP(ctx.d) : new IndexFlatL2(ctx.d));
 
@@ -102,20 +133,22 @@ const WRAPPERS: TokenRule<WrapperBuild>[] = [
   { pattern: /^(?<inner>.+),IDMap2$/, faissClass: 'IndexIDMap2', build: (sub) => new IndexIDMap2(sub) },
   { pattern: /^IDMap,(?<inner>.+)$/, faissClass: 'IndexIDMap', build: (sub) => new IndexIDMap(sub) },
   { pattern: /^(?<inner>.+),IDMap$/, faissClass: 'IndexIDMap', build: (sub) => new IndexIDMap(sub) },
-  { pattern: /^(?<inner>.+),RFlat$/, faissClass: 'IndexRefineFlat' },
-  { pattern: /^(?<inner>.+),Refine\((?<refine>.+)\)$/, faissClass: 'IndexRefine' },
+  // Faiss builds IndexRefine(base, IndexFlat) for RFlat; IndexRefineFlat is that, and what Faiss reads back from the file
+  { pattern: /^(?<inner>.+),RFlat$/, faissClass: 'IndexRefineFlat', build: (sub) => new IndexRefineFlat(sub) },
+  { pattern: /^(?<inner>.+),Refine\((?<refine>.+)\)$/, faissClass: 'IndexRefine', build: (sub, m, ctx) => new IndexRefine(sub, parseSub(ctx, m.groups!.refine!)) },
   { pattern: /^MinMax,(?<inner>.+)$/, faissClass: 'IndexRowwiseMinMax' },
   { pattern: /^MinMaxFP16,(?<inner>.+)$/, faissClass: 'IndexRowwiseMinMaxFP16' },
 ];
 
 /** Leading tokens that transform the vectors before the index (IndexPreTransform). */
 const TRANSFORMS: TokenRule<TransformBuild>[] = [
-  { pattern: /^PCA(W?)(R?)([0-9]+)$/, faissClass: 'PCAMatrix' },
-  { pattern: /^L2[nN]orm$/, faissClass: 'NormalizationTransform' },
-  { pattern: /^RR([0-9]+)?$/, faissClass: 'RandomRotationMatrix' },
+  // Faiss 1.7.3's parse_VectorTransform: PCA{W}{R}n = PCAMatrix(d, n, W ? -0.5 : 0, R), OPQM_n = OPQMatrix(d, M, n), ...
+  { pattern: /^PCA(W?)(R?)([0-9]+)$/, faissClass: 'PCAMatrix', build: (m, ctx) => new PCAMatrix(ctx.d, parseInt(m[3]!, 10), m[1] ? -0.5 : 0, m[2] !== '') },
+  { pattern: /^L2[nN]orm$/, faissClass: 'NormalizationTransform', build: (_m, ctx) => new NormalizationTransform(ctx.d, 2) },
+  { pattern: /^RR([0-9]+)?$/, faissClass: 'RandomRotationMatrix', build: (m, ctx) => new RandomRotationMatrix(ctx.d, m[1] ? parseInt(m[1], 10) : ctx.d) },
   { pattern: /^ITQ([0-9]+)?$/, faissClass: 'ITQTransform' },
-  { pattern: /^OPQ([0-9]+)(_[0-9]+)?$/, faissClass: 'OPQMatrix' },
-  { pattern: /^Pad([0-9]+)$/, faissClass: 'RemapDimensionsTransform' },
+  { pattern: /^OPQ([0-9]+)(_[0-9]+)?$/, faissClass: 'OPQMatrix', build: (m, ctx) => new OPQMatrix(ctx.d, parseInt(m[1]!, 10), m[2] ? parseInt(m[2].slice(1), 10) : ctx.d) },
+  { pattern: /^Pad([0-9]+)$/, faissClass: 'RemapDimensionsTransform', build: (m, ctx) => new RemapDimensionsTransform(ctx.d, Math.max(parseInt(m[1]!, 10), ctx.d), false) },
 ];
 
 /** Indexes that the whole (remaining) description describes. */
@@ -125,7 +158,9 @@ const INDEXES: TokenRule<IndexBuild>[] = [
   { pattern: /^ZnLattice([0-9]+)x([0-9]+)_([0-9]+)$/, faissClass: 'IndexLattice' },
   { pattern: new RegExp(`^${SQ}$`), faissClass: 'IndexScalarQuantizer', build: (m, ctx) => new IndexScalarQuantizer(ctx.d, sqType(m[0], ctx), ctx.metric) },
   { pattern: /^PQ([0-9]+)(x[0-9]+)?(np)?$/, faissClass: 'IndexPQ', build: (m, ctx) => new IndexPQ(ctx.d, parseInt(m[1]!, 10), pqBits(m[2]), ctx.metric) },
-  { pattern: /^PQ([0-9]+)x4fs(_[0-9]+)?$/, faissClass: 'IndexPQFastScan' },
+  // FastScan (Faiss >= 1.7.0): PQ{M}x4fs[_{bbs}] (bbs default 32); other nbits are an error naming them
+  { pattern: /^PQ([0-9]+)x4fs(_[0-9]+)?$/, faissClass: 'IndexPQFastScan', build: (m, ctx) => new IndexPQFastScan(ctx.d, parseInt(m[1]!, 10), 4, ctx.metric, fsBbs(m[2])) },
+  { pattern: /^PQ([0-9]+)x([0-9]+)fs(_[0-9]+)?$/, faissClass: 'IndexPQFastScan', build: (m, ctx) => fsBits(m[0], m[2]!, ctx) },
   { pattern: new RegExp(`^(?:RQ|RCQ)${AQ}$`), faissClass: 'IndexResidualQuantizer' },
   { pattern: new RegExp(`^(?:LSQ|LSCQ)${AQ}$`), faissClass: 'IndexLocalSearchQuantizer' },
   { pattern: new RegExp(`^(?:PRQ|PLSQ)[0-9]+x[0-9]+x[0-9]+${AQ.slice(AQ.lastIndexOf('(?:_N'))}$`), faissClass: 'IndexProductResidualQuantizer' },
@@ -134,8 +169,10 @@ const INDEXES: TokenRule<IndexBuild>[] = [
   { pattern: /^RaBitQfs(_[0-9]+)?$/, faissClass: 'IndexRaBitQFastScan' },
   // Graph indexes: "HNSW32" (storage Flat), "HNSW32,PQ16", "HNSW32_SQ8" (Faiss accepts , and _).
   { pattern: /^HNSW([0-9]*)(?:[,_](?:Flat)?)?$/, faissClass: 'IndexHNSWFlat', build: (m, ctx) => new IndexHNSWFlat(ctx.d, m[1] ? parseInt(m[1], 10) : 32, ctx.metric) },
-  { pattern: new RegExp(`^HNSW([0-9]*)[,_]${SQ}$`), faissClass: 'IndexHNSWSQ' },
-  { pattern: /^HNSW([0-9]*)[,_]PQ([0-9]+)(x[0-9]+)?(np)?$/, faissClass: 'IndexHNSWPQ' },
+  { pattern: new RegExp(`^HNSW([0-9]*)[,_](${SQ})$`), faissClass: 'IndexHNSWSQ', build: (m, ctx) => new IndexHNSWSQ(ctx.d, sqType(m[2]!, ctx), m[1] ? parseInt(m[1], 10) : 32, ctx.metric) },
+  // Faiss (1.7.3 and later) builds IndexHNSWPQ with the L2 metric whatever the metric asked; so does simdex.
+  // `x{nbits}` is Faiss >= 1.8's (1.7.3 has 8-bit codes only).
+  { pattern: /^HNSW([0-9]*)[,_]PQ([0-9]+)(x[0-9]+)?(np)?$/, faissClass: 'IndexHNSWPQ', build: (m, ctx) => new IndexHNSWPQ(ctx.d, parseInt(m[2]!, 10), m[1] ? parseInt(m[1], 10) : 32, pqBits(m[3])) },
   { pattern: /^HNSW([0-9]*)[,_](?:2x)?([0-9]+)\+PQ([0-9]+)?$/, faissClass: 'IndexHNSW2Level' },
   { pattern: /^NSG([0-9]*)(?:[,_](?:Flat)?)?$/, faissClass: 'IndexNSGFlat' },
   { pattern: new RegExp(`^NSG([0-9]*)[,_](?:${SQ}|PQ([0-9]+)(x[0-9]+)?(np)?)$`), faissClass: 'IndexNSG' },
@@ -144,7 +181,11 @@ const INDEXES: TokenRule<IndexBuild>[] = [
 /** First token of an IVF description: the coarse quantizer and the number of lists. */
 const COARSE_QUANTIZERS: TokenRule<CoarseBuild>[] = [
   { pattern: new RegExp(`^IVF${NLIST}$`), faissClass: 'IndexIVF (IndexFlat quantizer)', build: (m, ctx) => ({ quantizer: flatQuantizer(ctx), nlist: parseNlist(m[1]!) }) },
-  { pattern: new RegExp(`^IVF${NLIST}_HNSW([0-9]*)$`), faissClass: 'IndexIVF (IndexHNSWFlat quantizer)' },
+  {
+    pattern: new RegExp(`^IVF${NLIST}_HNSW([0-9]*)$`),
+    faissClass: 'IndexIVF (IndexHNSWFlat quantizer)',
+    build: (m, ctx) => ({ quantizer: new IndexHNSWFlat(ctx.d, m[2] ? parseInt(m[2], 10) : 32, ctx.metric), nlist: parseNlist(m[1]!) }),
+  },
   { pattern: new RegExp(`^IVF${NLIST}_NSG([0-9]+)$`), faissClass: 'IndexIVF (IndexNSGFlat quantizer)' },
   { pattern: new RegExp(`^IVF${NLIST}\\((?<quantizer>.+)\\)$`), faissClass: 'IndexIVF (quantizer given in parentheses)' },
   { pattern: /^IMI2x([0-9]+)$/, faissClass: 'IndexIVF (MultiIndexQuantizer)' },
@@ -160,7 +201,9 @@ const IVF_CODES: TokenRule<IvfCodeBuild>[] = [
   { pattern: new RegExp(`^${SQ}$`), faissClass: 'IndexIVFScalarQuantizer', build: (q, nlist, m, ctx) => new IndexIVFScalarQuantizer(q, ctx.d, nlist, sqType(m[0], ctx), ctx.metric) },
   { pattern: /^PQ([0-9]+)(x[0-9]+)?(np)?$/, faissClass: 'IndexIVFPQ', build: (q, nlist, m, ctx) => new IndexIVFPQ(q, ctx.d, nlist, parseInt(m[1]!, 10), pqBits(m[2]), ctx.metric) },
   { pattern: /^PQ([0-9]+)\+([0-9]+)$/, faissClass: 'IndexIVFPQR' },
-  { pattern: /^PQ([0-9]+)x4fs(r?)(_[0-9]+)?$/, faissClass: 'IndexIVFPQFastScan' },
+  // IVF FastScan: PQ{M}x4fs (by_residual = false, Faiss 1.7.3's default), PQ{M}x4fsr (by_residual = true), [_{bbs}]
+  { pattern: /^PQ([0-9]+)x4fs(r?)(_[0-9]+)?$/, faissClass: 'IndexIVFPQFastScan', build: (q, nlist, m, ctx) => ivfPQFastScan(q, nlist, m, ctx) },
+  { pattern: /^PQ([0-9]+)x([0-9]+)fs(r?)(_[0-9]+)?$/, faissClass: 'IndexIVFPQFastScan', build: (_q, _nlist, m, ctx) => fsBits(m[0], m[2]!, ctx) },
   { pattern: new RegExp(`^(?:RQ|LSQ)${AQ}$`), faissClass: 'IndexIVFAdditiveQuantizer' },
   { pattern: /^(?:PRQ|PLSQ)[0-9]+x[0-9]+x[0-9]+(_N[a-z0-9]+)?$/, faissClass: 'IndexIVFProductAdditiveQuantizer' },
   { pattern: /^(?:RQ|LSQ|PRQ[0-9]+x|PLSQ[0-9]+x)[0-9]+x4fs(r?)(_[0-9]+)?(_N[a-z0-9]+)?$/, faissClass: 'IndexIVFAdditiveQuantizerFastScan' },
@@ -189,6 +232,12 @@ export function indexFactory(d: number, description: string, metric: MetricType 
 
 /** One level of the grammar: wrappers, then pre-transforms, then an index, then an IVF. */
 function parseSub(ctx: FactoryContext, desc: string): Index {
+  // As Faiss: refinement first, then the leading pre-transforms (they change d), then the other wrappers.
+  const refined = WRAPPERS.some((r) => r.faissClass.startsWith('IndexRefine') && r.pattern.test(desc));
+  if (!refined) {
+    const pre = parsePreTransforms(ctx, desc);
+    if (pre !== undefined) return pre;
+  }
   for (const rule of WRAPPERS) {
     const m = desc.match(rule.pattern);
     if (m === null) continue;
@@ -202,15 +251,6 @@ function parseSub(ctx: FactoryContext, desc: string): Index {
   }
 
   const tokens = splitTopLevel(desc);
-  if (tokens.length > 1) {
-    const t = firstMatch(TRANSFORMS, tokens[0]!);
-    if (t !== undefined) {
-      if (t.rule.build === undefined) throw notImplemented(tokens[0]!, t.rule, ctx);
-      const { dOut, wrap } = t.rule.build(t.m, ctx);
-      return wrap(parseSub({ ...ctx, d: dOut }, tokens.slice(1).join(',')));
-    }
-  }
-
   const whole = firstMatch(INDEXES, desc);
   if (whole !== undefined) {
     if (whole.rule.build === undefined) throw notImplemented(desc, whole.rule, ctx);
@@ -229,10 +269,51 @@ function parseSub(ctx: FactoryContext, desc: string): Index {
       if (code === undefined) throw unknownToken(codeString, ctx, 'is not a valid IVF code (Flat, PQ32, SQ8, ...)');
       if (code.rule.build === undefined) throw notImplemented(codeString, code.rule, ctx);
       const { quantizer, nlist } = coarse.rule.build(coarse.m, ctx);
-      return code.rule.build(quantizer, nlist, code.m, ctx);
+      return fixIvfFields(code.rule.build(quantizer, nlist, code.m, ctx));
     }
   }
   throw explainFailure(ctx, desc, tokens);
+}
+
+/**
+ * Faiss's fix_ivf_fields: k-means is spherical for every inner-product IVF the factory builds (as
+ * Faiss 1.7.3's factory sets cp.spherical); for quantizers other than IndexFlat, the quantizer is not
+ * the k-means assignment index: k-means runs with an exact L2 index and the centroids are then added
+ * to the quantizer (quantizer_trains_alone = 2).
+ */
+function fixIvfFields(index: Index): Index {
+  if (index instanceof IndexIVF) {
+    if (index.metricType === MetricType.INNER_PRODUCT) index.cp.spherical = true;
+    if (!(index.quantizer instanceof IndexFlat)) index.quantizerTrainsAlone = 2;
+  }
+  return index;
+}
+
+/**
+ * Faiss's loop over the leading transform tokens: all of them go into one IndexPreTransform around
+ * the index the rest describes (in their dimensions); undefined when the first token is no transform.
+ */
+function parsePreTransforms(ctx: FactoryContext, desc: string): Index | undefined {
+  let tokens = splitTopLevel(desc);
+  const chain: VectorTransform[] = [];
+  let d = ctx.d;
+  while (tokens.length > 1) {
+    const t = firstMatch(TRANSFORMS, tokens[0]!);
+    if (t === undefined) break;
+    if (t.rule.build === undefined) throw notImplemented(tokens[0]!, t.rule, ctx);
+    try {
+      chain.push(t.rule.build(t.m, { ...ctx, d }));
+    } catch (e) {
+      if (e instanceof InvalidArgumentError) throw new FactoryParseError(tokens[0]!, ctx.description, `cannot be built in d = ${d}: ${e.message}`);
+      throw e;
+    }
+    d = chain[chain.length - 1]!.dOut;
+    tokens = tokens.slice(1);
+  }
+  if (chain.length === 0) return undefined;
+  const index = new IndexPreTransform(parseSub({ ...ctx, d }, tokens.join(',')));
+  for (let i = chain.length - 1; i >= 0; i--) index.prependTransform(chain[i]!);
+  return index;
 }
 
 /** Why `desc` parses as nothing: the first token no table knows, else a misplaced token. */
@@ -330,16 +411,56 @@ interface ReverseRule {
 
 /** Subclasses before their parents (IDMap2 before IDMap). */
 const REVERSE: ReverseRule[] = [
-  { matches: (i) => i instanceof IndexIDMap2, describe: (i, sub) => `IDMap2,${sub((i as IndexIDMap2).index)}` },
-  { matches: (i) => i instanceof IndexIDMap, describe: (i, sub) => `IDMap,${sub((i as IndexIDMap).index)}` },
+  // around a refine index, the suffix form: Faiss reads "IDMap,X,RFlat" as IndexRefine(IDMap(X))
+  { matches: (i) => i instanceof IndexIDMap2, describe: (i, sub) => idMapName('IDMap2', (i as IndexIDMap2).index, sub) },
+  { matches: (i) => i instanceof IndexIDMap, describe: (i, sub) => idMapName('IDMap', (i as IndexIDMap).index, sub) },
+  { matches: (i) => i instanceof IndexRefine, describe: (i, sub) => refineName(i as IndexRefine, sub) },
+  { matches: (i) => i instanceof IndexPreTransform, describe: (i, sub) => [...(i as IndexPreTransform).chain.map(transformName), sub((i as IndexPreTransform).index)].join(',') },
   { matches: (i) => i instanceof IndexFlat, describe: () => 'Flat' },
   { matches: (i) => i instanceof IndexScalarQuantizer, describe: (i) => sqName((i as IndexScalarQuantizer).sq.qtype) },
   { matches: (i) => i instanceof IndexHNSWFlat, describe: (i) => `HNSW${(i as IndexHNSWFlat).hnsw.M}` },
+  { matches: (i) => i instanceof IndexHNSWSQ, describe: (i) => `HNSW${(i as IndexHNSWSQ).hnsw.M}_${sqName((i as IndexHNSWSQ).sq.qtype)}` },
+  { matches: (i) => i instanceof IndexHNSWPQ, describe: (i) => `HNSW${(i as IndexHNSWPQ).hnsw.M}_${pqName((i as IndexHNSWPQ).pq)}` },
   { matches: (i) => i instanceof IndexIVFFlat, describe: (i) => `${ivfPrefix(i as IndexIVF)},Flat` },
   { matches: (i) => i instanceof IndexPQ, describe: (i) => pqName((i as IndexPQ).pq) },
   { matches: (i) => i instanceof IndexIVFPQ, describe: (i) => `${ivfPrefix(i as IndexIVF)},${pqName((i as IndexIVFPQ).pq)}` },
+  { matches: (i) => i instanceof IndexPQFastScan, describe: (i) => `PQ${(i as IndexPQFastScan).M}x4fs${bbsSuffix((i as IndexPQFastScan).bbs)}` },
+  {
+    matches: (i) => i instanceof IndexIVFPQFastScan,
+    describe: (i) => {
+      const f = i as IndexIVFPQFastScan;
+      return `${ivfPrefix(f)},PQ${f.M}x4fs${f.byResidual ? 'r' : ''}${bbsSuffix(f.bbs)}`;
+    },
+  },
   { matches: (i) => i instanceof IndexIVFScalarQuantizer, describe: (i) => `${ivfPrefix(i as IndexIVF)},${sqName((i as IndexIVFScalarQuantizer).sq.qtype)}` },
 ];
+
+function idMapName(token: string, inner: Index, sub: (inner: Index) => string): string {
+  return inner instanceof IndexRefine ? `${sub(inner)},${token}` : `${token},${sub(inner)}`;
+}
+
+/** "X,RFlat" for an exact flat refinement index, else "X,Refine(Y)". */
+function refineName(index: IndexRefine, sub: (inner: Index) => string): string {
+  const r = index.refineIndex;
+  const flat = r instanceof IndexFlat && r.metricType === index.metricType;
+  return flat ? `${sub(index.baseIndex)},RFlat` : `${sub(index.baseIndex)},Refine(${sub(r)})`;
+}
+
+/** The factory token of a transform (Faiss's parse_VectorTransform backwards); NotSupportedError for those without one. */
+function transformName(t: VectorTransform): string {
+  if (t instanceof PCAMatrix && (t.eigenPower === 0 || t.eigenPower === -0.5)) return `PCA${t.eigenPower === 0 ? '' : 'W'}${t.randomRotation ? 'R' : ''}${t.dOut}`;
+  if (t instanceof OPQMatrix) return `OPQ${t.M}_${t.dOut}`;
+  if (t instanceof RandomRotationMatrix) return `RR${t.dOut}`;
+  if (t instanceof NormalizationTransform && t.norm === 2) return 'L2norm';
+  if (t instanceof RemapDimensionsTransform && t.dOut >= t.dIn && t.map.every((v, j) => v === (j < t.dIn ? j : -1))) return `Pad${t.dOut}`;
+  const what = t instanceof PCAMatrix ? `PCAMatrix with eigenPower = ${t.eigenPower}` : t.typeName;
+  throw new NotSupportedError(what, 'reverseIndexFactory', 'this transform has no factory token');
+}
+
+/** "_64" for bbs = 64; nothing for Faiss's default 32. */
+function bbsSuffix(bbs: number): string {
+  return bbs === 32 ? '' : `_${bbs}`;
+}
 
 function pqName(pq: { M: number; nbits: number }): string {
   return pq.nbits === 8 ? `PQ${pq.M}` : `PQ${pq.M}x${pq.nbits}`;
@@ -351,8 +472,9 @@ function sqName(qtype: number): string {
   return name;
 }
 
-/** "IVF{nlist}" for an IVF index over an exact flat quantizer (the only quantizer the factory builds yet). */
+/** "IVF{nlist}" for an IVF index over an exact flat quantizer, "IVF{nlist}_HNSW{M}" over an IndexHNSWFlat. */
 function ivfPrefix(index: IndexIVF): string {
+  if (index.quantizer instanceof IndexHNSWFlat) return `IVF${index.nlist}_HNSW${index.quantizer.hnsw.M}`;
   if (!(index.quantizer instanceof IndexFlat)) {
     throw new NotSupportedError(`${index.typeName} with a ${index.quantizer.typeName} quantizer`, 'reverseIndexFactory');
   }

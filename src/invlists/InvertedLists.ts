@@ -12,6 +12,13 @@ export interface ListTable {
   table: Uint32Array;
 }
 
+/** What prepareSearch returns: the kernels' view, valid for the lists probed by queries [q0, q1). */
+export interface SearchLists {
+  lists: ListTable;
+  /** End of the run of queries covered (> q0). */
+  q1: number;
+}
+
 export abstract class InvertedLists {
   constructor(
     readonly nlist: number,
@@ -44,6 +51,23 @@ export abstract class InvertedLists {
   /** Makes room for bulk adds of sizes[l] more entries to each list l (optional hint). */
   prepareAdd(sizes: Uint32Array): void {
     void sizes;
+  }
+
+  /**
+   * Makes the lists probed by queries q0, q0+1, ... of a batch scannable, and returns the kernels'
+   * view of them with the end q1 of the run of queries covered; IndexIVF searches run by run
+   * (Faiss's prefetch_lists, made binding). coarse: n*nprobe list numbers (-1 for none). By default
+   * every list is in memory: listTable() for the whole batch. On-disk lists read the probed lists
+   * into their cache, as many queries as fit.
+   */
+  prepareSearch(coarse: Int32Array, nprobe: number, q0: number): SearchLists {
+    void q0;
+    return { lists: this.listTable(), q1: nprobe > 0 ? Math.floor(coarse.length / nprobe) : 0 };
+  }
+
+  /** Releases what the lists hold (memory; on-disk lists close their file and keep it). By default reset(). */
+  dispose(): void {
+    this.reset();
   }
 
   /** Throws when the lists hold no data (read without them) and `operation` needs it. */

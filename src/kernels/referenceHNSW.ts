@@ -8,9 +8,10 @@
  * accumulators of four lanes, 16 floats a step), rounded to float32 at each step, so that the
  * reference takes the same decisions as the kernels and results compare label for label.
  * As in the kernels, the graph works on "smaller is better" distances: squared L2 or the negated
- * inner product.
+ * inner product. A graph over SQ / PQ codes takes its distances from kernels/referenceHNSWStorage.
  */
 import { Heap } from './reference.js';
+import type { HNSWStorageReference } from './referenceHNSWStorage.js';
 
 const f = Math.fround;
 
@@ -57,8 +58,13 @@ export interface HNSWGraphArrays {
   neighbors: Int32Array;
   entryPoint: number;
   maxLevel: number;
-  /** ntotal * d floats */
+  /**
+   * ntotal * d floats: the stored vectors (flat storage), or with `storage` the vectors the codes
+   * were encoded from, the queries of their insertions (hnswAddReference only; may be empty for search)
+   */
   vectors: Float32Array;
+  /** SQ / PQ storage: its distances (absent: flat float vectors) */
+  storage?: HNSWStorageReference;
 }
 
 class Graph {
@@ -70,21 +76,29 @@ class Graph {
     return [o + this.g.cumNneighborPerLevel[level]!, o + this.g.cumNneighborPerLevel[level + 1]!];
   }
 
-  /** Distance from query (q at qo) to stored vector id: smaller is better. */
-  dist(q: Float32Array, qo: number, id: number): number {
-    const { d, vectors, metric } = this.g;
-    return metric === 1 ? l2sqrWasmOrder(q, qo, vectors, id * d, d) : -innerProductWasmOrder(q, qo, vectors, id * d, d);
+  /** The distances from query q (at qo) to stored vectors (smaller is better). */
+  query(q: Float32Array, qo: number): (id: number) => number {
+    const { d, vectors, metric, storage } = this.g;
+    if (storage !== undefined) return storage.query(q, qo);
+    return (id) => (metric === 1 ? l2sqrWasmOrder(q, qo, vectors, id * d, d) : -innerProductWasmOrder(q, qo, vectors, id * d, d));
+  }
+
+  /** Distance between stored vectors a and b (Faiss's symmetric_dis). */
+  symmetric(a: number, b: number): number {
+    const { d, vectors, metric, storage } = this.g;
+    if (storage !== undefined) return storage.symmetric(a, b);
+    return metric === 1 ? l2sqrWasmOrder(vectors, a * d, vectors, b * d, d) : -innerProductWasmOrder(vectors, a * d, vectors, b * d, d);
   }
 
   /** Greedy descent on `level` (Faiss's greedy_update_nearest). */
-  greedy(q: Float32Array, qo: number, level: number, nearest: number, dNearest: number): [number, number] {
+  greedy(dist: (id: number) => number, level: number, nearest: number, dNearest: number): [number, number] {
     for (;;) {
       const prev = nearest;
       const [b, e] = this.range(prev, level);
       for (let j = b; j < e; j++) {
         const v = this.g.neighbors[j]!;
         if (v < 0) break;
-        const dis = this.dist(q, qo, v);
+        const dis = dist(v);
         if (dis < dNearest) {
           nearest = v;
           dNearest = dis;
@@ -154,13 +168,17 @@ class PairHeap {
  * The k nearest neighbours of one query (q at qo) as hnsw_search finds them: greedy descent, then
  * the level-0 beam of width ef with Faiss's MinimaxHeap and stopping rule. Distances are returned
  * as the user sees them (inner products positive), padded like Faiss.
+ * faiss173: search as Faiss 1.7.3 does, whose MinimaxHeap::push also counts an evicted candidate
+ * that was already expanded as a valid one gone, so that its search can stop before the candidates
+ * run out (fixed in Faiss by PR #2771, April 2023); the oracle for Faiss 1.7.3's own results.
  */
-export function hnswSearchReference(g: HNSWGraphArrays, q: Float32Array, qo: number, k: number, ef: number): { distances: Float32Array; labels: BigInt64Array } {
+export function hnswSearchReference(g: HNSWGraphArrays, q: Float32Array, qo: number, k: number, ef: number, faiss173 = false): { distances: Float32Array; labels: BigInt64Array } {
   const graph = new Graph(g);
   const res = new Heap(k, true);
   if (g.entryPoint >= 0) {
-    let [nearest, dNearest] = [g.entryPoint, graph.dist(q, qo, g.entryPoint)];
-    for (let level = g.maxLevel; level >= 1; level--) [nearest, dNearest] = graph.greedy(q, qo, level, nearest, dNearest);
+    const dist = graph.query(q, qo);
+    let [nearest, dNearest] = [g.entryPoint, dist(g.entryPoint)];
+    for (let level = g.maxLevel; level >= 1; level--) [nearest, dNearest] = graph.greedy(dist, level, nearest, dNearest);
     const visited = new Uint8Array(g.levels.length);
     // Faiss's MinimaxHeap: a max-heap of capacity ef; popped entries stay with id -1
     const mm = new PairHeap(true);
@@ -168,7 +186,7 @@ export function hnswSearchReference(g: HNSWGraphArrays, q: Float32Array, qo: num
     const mmPush = (id: number, v: number): void => {
       if (mm.size === ef) {
         if (v >= mm.dis[0]!) return;
-        if (mm.ids[0] !== -1) nvalid--;
+        if (mm.ids[0] !== -1 || faiss173) nvalid--;
         mm.pop();
       }
       mm.push(v, id);
@@ -202,7 +220,7 @@ export function hnswSearchReference(g: HNSWGraphArrays, q: Float32Array, qo: num
         if (v1 < 0) break;
         if (visited[v1]) continue;
         visited[v1] = 1;
-        const dis = graph.dist(q, qo, v1);
+        const dis = dist(v1);
         res.push(dis, BigInt(v1));
         mmPush(v1, dis);
       }
@@ -221,7 +239,7 @@ export function hnswSearchReference(g: HNSWGraphArrays, q: Float32Array, qo: num
 export function hnswAddReference(g: HNSWGraphArrays, order: ArrayLike<number>, efConstruction: number): void {
   const graph = new Graph(g);
   const { d, vectors, neighbors } = g;
-  const symDist = (a: number, b: number): number => graph.dist(vectors, a * d, b);
+  const symDist = (a: number, b: number): number => graph.symmetric(a, b);
   const nbOf = (level: number): number => g.cumNneighborPerLevel[level + 1]! - g.cumNneighborPerLevel[level]!;
   let visited = new Uint8Array(g.levels.length);
 
@@ -256,7 +274,7 @@ export function hnswAddReference(g: HNSWGraphArrays, order: ArrayLike<number>, e
     while (i < e) neighbors[i++] = -1;
   };
 
-  const searchNeighborsToAdd = (pt: number, entry: number, dEntry: number, level: number): [number, number][] => {
+  const searchNeighborsToAdd = (dist: (id: number) => number, pt: number, entry: number, dEntry: number, level: number): [number, number][] => {
     visited = new Uint8Array(g.levels.length);
     visited[pt] = 1;
     const cand = new PairHeap(false);
@@ -274,7 +292,7 @@ export function hnswAddReference(g: HNSWGraphArrays, order: ArrayLike<number>, e
         if (v < 0) break;
         if (visited[v]) continue;
         visited[v] = 1;
-        const dis = graph.dist(vectors, pt * d, v);
+        const dis = dist(v);
         if (res.size < efConstruction || res.dis[0]! > dis) {
           if (res.size < efConstruction) res.push(dis, v);
           else res.replaceTop(dis, v);
@@ -293,11 +311,12 @@ export function hnswAddReference(g: HNSWGraphArrays, order: ArrayLike<number>, e
       g.maxLevel = ptLevel;
       continue;
     }
-    let [nearest, dNearest] = [g.entryPoint, graph.dist(vectors, pt * d, g.entryPoint)];
+    const dist = graph.query(vectors, pt * d);
+    let [nearest, dNearest] = [g.entryPoint, dist(g.entryPoint)];
     let level = g.maxLevel;
-    for (; level > ptLevel; level--) [nearest, dNearest] = graph.greedy(vectors, pt * d, level, nearest, dNearest);
+    for (; level > ptLevel; level--) [nearest, dNearest] = graph.greedy(dist, level, nearest, dNearest);
     for (; level >= 0; level--) {
-      const sel = shrink(searchNeighborsToAdd(pt, nearest, dNearest, level), nbOf(level));
+      const sel = shrink(searchNeighborsToAdd(dist, pt, nearest, dNearest, level), nbOf(level));
       for (let j = sel.length - 1; j >= 0; j--) addLink(pt, sel[j]![1], level);
       for (let j = sel.length - 1; j >= 0; j--) addLink(sel[j]![1], pt, level);
     }

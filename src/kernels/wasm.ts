@@ -48,11 +48,19 @@ export interface WasmKernels {
   pq_scan(isMax: number, codes: number, n: number, M: number, nbits: number, table: number, grouped: number, dis0: number, k: number, hd: number, hi: number, idBase: bigint): void;
   pq_scan_ids(isMax: number, codes: number, ids: number, n: number, M: number, nbits: number, table: number, grouped: number, dis0: number, k: number, hd: number, hi: number): void;
   pq_code_distances(codes: number, n: number, M: number, nbits: number, table: number, grouped: number, dis0: number, out: number): void;
+  // 4-bit PQ FastScan (assembly/pq4.ts): packed codes, uint8 tables, heaps of 16-bit distances
+  pq4_heapify(isMax: number, n: number, k: number, hd: number, hi: number): void;
+  pq4_scan(isMax: number, nq: number, codes: number, n: number, bbs: number, M2: number, lut: number, bias: number, k: number, hd: number, hi: number, ids: number, idBase: bigint, tmp: number): void;
+  pq4_lut_minmax(tab: number, nrows: number, mins: number, maxs: number): void;
+  pq4_lut_round(tab: number, nrows: number, a: number, mins: number, out: number): void;
   // HNSW graph (assembly/hnsw.ts); h: the header of an HNSW memory (storage/HNSWSegment)
   hnsw_search(h: number, slot: number, q: number, k: number, ef: number, hd: number, hi: number, tmp: number): number;
   hnsw_search_tmp_bytes(ef: number): number;
-  hnsw_add(h: number, slot: number, pt: number): void;
+  /** q: the vector pt was encoded from, for SQ / PQ storage (0 for flat storage). */
+  hnsw_add(h: number, slot: number, pt: number, q?: number): void;
   hnsw_add_scratch_bytes(efConstruction: number, M: number): number;
+  // refinement (assembly/refine.ts): distances to candidates given by int64 ids, over one segment
+  refine_distances(metric: number, Q: number, nq: number, d: number, y: number, ny: number, idBase: bigint, ids: number, kb: number, dis: number): number;
 }
 
 function decodeBase64(s: string): Uint8Array<ArrayBuffer> {

@@ -5,7 +5,7 @@
  * named by its shared memory (storage/HNSWSegment) and the caller says which scratch slot to use.
  */
 import { kernelsFor } from '../kernels/wasm.js';
-import { HNSW_SLOT_BYTES, HEADER_BYTES, SLOT_HEADER_BYTES } from '../storage/HNSWSegment.js';
+import { H, HNSW_SLOT_BYTES, HEADER_BYTES, SLOT_HEADER_BYTES } from '../storage/HNSWSegment.js';
 
 export interface HNSWSearchTask {
   memory: WebAssembly.Memory;
@@ -25,21 +25,29 @@ export interface HNSWSearchTask {
 
 const align16 = (v: number): number => Math.ceil(v / 16) * 16;
 
-/** Where a search puts the query, the result heap and the beam in a slot; undefined when they do not fit. */
-export function searchScratch(d: number, k: number, ef: number, slot: number): { q: number; hd: number; hi: number; tmp: number } | undefined {
+/**
+ * Where a search puts the query, the result heap and the beam in a slot; undefined when they do not
+ * fit. reserve: bytes at the end of the slot kept for a quantized storage's query table (H.QAREA).
+ */
+export function searchScratch(d: number, k: number, ef: number, slot: number, reserve = 0): { q: number; hd: number; hi: number; tmp: number } | undefined {
   const base = HEADER_BYTES + slot * HNSW_SLOT_BYTES;
   const q = base + SLOT_HEADER_BYTES;
   const hd = align16(q + d * 4);
   const hi = align16(hd + k * 4);
   const tmp = align16(hi + k * 8);
-  if (tmp + ef * 8 > base + HNSW_SLOT_BYTES) return undefined;
+  if (tmp + ef * 8 > base + HNSW_SLOT_BYTES - reserve) return undefined;
   return { q, hd, hi, tmp };
+}
+
+/** The bytes at the end of each slot that the storage of the HNSW memory keeps (its H.QAREA). */
+export function slotReserve(memory: WebAssembly.Memory): number {
+  return new Int32Array(memory.buffer, 0, H.QAREA / 4 + 1)[H.QAREA / 4]!;
 }
 
 /** Runs queries [q0, q1) of the task on scratch slot `slot` (the caller checked searchScratch). */
 export function hnswSearchRange(task: HNSWSearchTask, q0: number, q1: number, slot: number): void {
   const { d, k, ef, memory } = task;
-  const s = searchScratch(d, k, ef, slot)!;
+  const s = searchScratch(d, k, ef, slot, slotReserve(memory))!;
   const kern = kernelsFor(memory);
   const buf = memory.buffer;
   const qv = new Float32Array(buf, s.q, d);
@@ -64,10 +72,29 @@ export interface HNSWAddTask {
   memory: WebAssembly.Memory;
   /** node numbers to insert, in order */
   order: Int32Array;
+  /**
+   * SQ / PQ storage: the vectors the new nodes were encoded from (node n0 + i at x[i*d ..]): the
+   * queries of their insertion searches, as Faiss passes them. Absent for flat storage.
+   */
+  x?: Float32Array;
+  n0?: number;
+  d?: number;
 }
 
 /** Inserts nodes order[lo .. hi) on scratch slot `slot` (several threads may run at once). */
 export function hnswAddRange(task: HNSWAddTask, lo: number, hi: number, slot: number): void {
   const kern = kernelsFor(task.memory);
-  for (let i = lo; i < hi; i++) kern.hnsw_add(0, slot, task.order[i]!);
+  const { x, n0 = 0, d = 0 } = task;
+  if (x === undefined) {
+    for (let i = lo; i < hi; i++) kern.hnsw_add(0, slot, task.order[i]!, 0);
+    return;
+  }
+  // the vector goes to the start of the slot's query area (its last H.QAREA bytes)
+  const q = HEADER_BYTES + (slot + 1) * HNSW_SLOT_BYTES - slotReserve(task.memory);
+  const qv = new Float32Array(task.memory.buffer, q, d);
+  for (let i = lo; i < hi; i++) {
+    const pt = task.order[i]!;
+    qv.set(x.subarray((pt - n0) * d, (pt - n0 + 1) * d));
+    kern.hnsw_add(0, slot, pt, q);
+  }
 }

@@ -9,12 +9,19 @@
  *   slots                      MAX_THREADS scratch slots of HNSW_SLOT_BYTES (slot t for thread t):
  *                              visited-table generation, query, result heap, beam
  *   visited                    MAX_THREADS tables of `capacity` uint16 generation stamps
- *   codes                      capacity * codeSize bytes: the stored vectors
+ *   codes                      capacity * codeSize bytes: the stored vectors (floats, or SQ / PQ codes)
  *   level0                     capacity * 2M int32: level-0 neighbour lists, fixed stride, -1 padded
  *   levels                     capacity int32: Faiss's levels (number of levels of each node)
  *   upoff                      capacity int32: start of each node's upper-level lists in `upper`
  *   locks                      capacity int32: per-node insertion locks
  *   upper                      upperCapacity int32: M entries per upper level of each node
+ *   aux                        the quantizer's tables for SQ / PQ storage (spec.storage.auxBytes):
+ *                              SQ: A then B (d rounded up to 4 floats each, component j of code c is
+ *                              B_j + A_j c_j); PQ: the transposed centroids (d * ksub floats), then
+ *                              at aux2Offset the symmetric table (M * ksub * ksub floats: the SDC
+ *                              table for L2, inner products of sub-centroids for IP)
+ * With SQ / PQ storage, the last storage.qareaBytes of each slot hold the thread's query table and
+ * the vector it is adding (assembly/hnswStorage.ts).
  *
  * Limit: one memory is at most 4 GiB (wasm32), that is about
  * (4 GiB - 64 MiB) / (d*4 + 8M + 140) vectors at M neighbours (4.6 million at d = 128, M = 32;
@@ -50,7 +57,39 @@ export const H = {
   EFC: 56,
   SLOTS: 60,
   SLOT_BYTES: 64,
+  /** Storage kind: 0 flat floats, 1 SQ codes, 2 PQ codes (StorageKind). */
+  KIND: 68,
+  CODE_SIZE: 72,
+  /** SQ: qtype; PQ: M. */
+  P0: 76,
+  /** PQ: nbits. */
+  P1: 80,
+  AUX: 84,
+  AUX2: 88,
+  QAREA: 92,
 } as const;
+
+/** What the graph's memory stores for each node (assembly/hnswStorage.ts computes the distances). */
+export const StorageKind = { FLAT: 0, SQ: 1, PQ: 2 } as const;
+export type StorageKind = (typeof StorageKind)[keyof typeof StorageKind];
+
+/** The storage of an HNSW memory other than its codeSize (defaults: flat floats). */
+export interface HNSWStorageSpec {
+  kind: StorageKind;
+  /** SQ: Faiss's qtype; PQ: M. */
+  p0: number;
+  /** PQ: nbits. */
+  p1: number;
+  /** Bytes of the quantizer's tables (the aux region). */
+  auxBytes: number;
+  /** Byte offset of the second table (PQ's SDC table) in the aux region. */
+  aux2Offset: number;
+  /** Bytes at the end of each scratch slot for the query vector and its table. */
+  qareaBytes: number;
+}
+
+/** Flat float storage: no tables, no query area. */
+export const FLAT_STORAGE: HNSWStorageSpec = { kind: StorageKind.FLAT, p0: 0, p1: 0, auxBytes: 0, aux2Offset: 0, qareaBytes: 0 };
 
 const PAGE = 65536;
 const align = (v: number, a = 64): number => Math.ceil(v / a) * a;
@@ -64,6 +103,8 @@ export interface HNSWSpec {
   codeSize: number;
   /** 1 = L2, 0 = inner product. */
   metric: number;
+  /** Flat floats when absent. */
+  storage?: HNSWStorageSpec;
 }
 
 interface Layout {
@@ -75,6 +116,7 @@ interface Layout {
   upoff: number;
   locks: number;
   upper: number;
+  aux: number;
   end: number;
 }
 
@@ -87,8 +129,10 @@ function layout(spec: HNSWSpec, capacity: number, upperCapacity: number): Layout
   const upoff = align(levels + capacity * 4);
   const locks = align(upoff + capacity * 4);
   const upper = align(locks + capacity * 4);
-  const end = upper + upperCapacity * 4;
-  return { slots, visited, codes, level0, levels, upoff, locks, upper, end };
+  const auxBytes = spec.storage?.auxBytes ?? 0;
+  const aux = align(upper + upperCapacity * 4);
+  const end = auxBytes > 0 ? aux + auxBytes : upper + upperCapacity * 4;
+  return { slots, visited, codes, level0, levels, upoff, locks, upper, aux, end };
 }
 
 export class HNSWSegment {
@@ -101,6 +145,8 @@ export class HNSWSegment {
   readonly levels: number;
   readonly upoff: number;
   readonly upper: number;
+  /** Byte offset of the quantizer's tables (SQ / PQ storage). */
+  readonly aux: number;
 
   constructor(
     readonly spec: HNSWSpec,
@@ -120,6 +166,7 @@ export class HNSWSegment {
     this.levels = l.levels;
     this.upoff = l.upoff;
     this.upper = l.upper;
+    this.aux = l.aux;
     const h = new Int32Array(this.memory.buffer, 0, HEADER_BYTES / 4);
     h[H.D / 4] = spec.d;
     h[H.METRIC / 4] = spec.metric;
@@ -137,6 +184,21 @@ export class HNSWSegment {
     h[H.MAXLEVEL / 4] = -1;
     h[H.SLOTS / 4] = l.slots;
     h[H.SLOT_BYTES / 4] = HNSW_SLOT_BYTES;
+    const st = spec.storage ?? FLAT_STORAGE;
+    h[H.KIND / 4] = st.kind;
+    h[H.CODE_SIZE / 4] = spec.codeSize;
+    h[H.P0 / 4] = st.p0;
+    h[H.P1 / 4] = st.p1;
+    h[H.AUX / 4] = l.aux;
+    h[H.AUX2 / 4] = l.aux + st.aux2Offset;
+    h[H.QAREA / 4] = st.qareaBytes;
+  }
+
+  /** Writes the quantizer's tables (storage.auxBytes bytes) where the kernels read them. */
+  setAux(bytes: Uint8Array): void {
+    const n = this.spec.storage?.auxBytes ?? 0;
+    if (bytes.length !== n) throw new RangeError(`HNSW storage tables: ${bytes.length} bytes, expected ${n}`);
+    new Uint8Array(this.memory.buffer, this.aux, n).set(bytes);
   }
 
   /** Bytes of the memory that `capacity` nodes and `upperCapacity` upper entries need. */

@@ -11,6 +11,8 @@ import { ivfSearchByListRange, type IvfByListTask } from '../search/ivfScanByLis
 import { sqKnnRange, type SqKnnTask } from '../search/sqScan.js';
 import { pqAssignRange, pqEncodeRange, pqKnnRange, type PQAssignTask, type PQEncodeTask, type PQKnnTask } from '../search/pqScan.js';
 import { hnswAddRange, hnswSearchRange, type HNSWAddTask, type HNSWSearchTask } from '../search/hnswSearch.js';
+import { pq4IvfRange, pq4KnnRange, type PQ4IvfTask, type PQ4KnnTask } from '../search/pq4Scan.js';
+import { refineFlatRange, type RefineFlatTask } from '../search/refineScan.js';
 
 export type JobFn = (args: unknown, lo: number, hi: number, slot: number) => void;
 
@@ -24,6 +26,9 @@ export const jobs: Record<string, JobFn> = {
   'pq.assign': (args, lo, hi, slot) => pqAssignRange(args as PQAssignTask, lo, hi, slot),
   'hnsw.search': (args, lo, hi, slot) => hnswSearchRange(args as HNSWSearchTask, lo, hi, slot),
   'hnsw.add': (args, lo, hi, slot) => hnswAddRange(args as HNSWAddTask, lo, hi, slot),
+  'pq4.knn': (args, lo, hi, slot) => pq4KnnRange(args as PQ4KnnTask, lo, hi, slot),
+  'pq4.ivfSearch': (args, lo, hi, slot) => pq4IvfRange(args as PQ4IvfTask, lo, hi, slot),
+  'refine.flat': (args, lo, hi, slot) => refineFlatRange(args as RefineFlatTask, lo, hi, slot),
 };
 
 /** Registers a job (index modules add theirs at load time; workers load the same modules). */

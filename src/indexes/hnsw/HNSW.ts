@@ -19,6 +19,11 @@
  * neighbour heuristic, add_link). This module keeps the parameters, draws the levels, lays out and
  * grows the memory, orders the insertions and spreads batches over threads (search/hnswSearch).
  *
+ * Storage: the memory holds float vectors (IndexHNSWFlat), or SQ / PQ codes with the quantizer's
+ * tables (IndexHNSWSQ, IndexHNSWPQ: `storage` at construction, `setStorageTables` once trained);
+ * the distance computers over codes are Faiss's (assembly/hnswStorage.ts). Over codes, `add` also
+ * takes the float vectors the codes came from: the queries of the insertion searches, as in Faiss.
+ *
  * Limit: one memory holds at most 4 GiB, about 4.6 million vectors at d = 128, M = 32
  * (HNSW.maxVectors gives the figure for any d, M); beyond that `add` fails with an
  * InvalidArgumentError. Spreading a graph over several memories is future work.
@@ -33,8 +38,9 @@ import { emptyResult, type SearchResult } from '../../Index.js';
 import { InvalidArgumentError, describeValue } from '../../errors.js';
 import { MetricType } from '../../MetricType.js';
 import { hnswSearchReference, type HNSWGraphArrays } from '../../kernels/referenceHNSW.js';
+import { pqStorageReference, sqStorageReference, type HNSWStorageReference } from '../../kernels/referenceHNSWStorage.js';
 import { hnswAddRange, hnswSearchRange, searchScratch, type HNSWAddTask, type HNSWSearchTask } from '../../search/hnswSearch.js';
-import { HNSWSegment, HNSW_SLOT_BYTES, type HNSWSpec } from '../../storage/HNSWSegment.js';
+import { FLAT_STORAGE, HNSWSegment, HNSW_SLOT_BYTES, StorageKind, type HNSWSpec, type HNSWStorageSpec } from '../../storage/HNSWSegment.js';
 import { MAX_MEMORY_BYTES } from '../../storage/Segment.js';
 import { forgetDropped, getNumThreads, parallelFor } from '../../threads/pool.js';
 
@@ -57,8 +63,10 @@ export class HNSW {
   readonly d: number;
   readonly M: number;
   readonly metricType: MetricType;
-  /** Bytes per stored vector in the graph's memory: d*4 (the kernels read float vectors; SQ/PQ codes are future work). */
+  /** Bytes per stored vector in the graph's memory: d*4 for float vectors, else the code size. */
   readonly codeSize: number;
+  /** What the memory stores besides the graph: float vectors, or SQ / PQ codes and their tables. */
+  readonly storage: HNSWStorageSpec;
   /** Faiss's levelMult: 1 / ln(M). */
   readonly levelMult: number;
   /** Faiss's assign_probas: the probability that a node's top level is 0, 1, 2, ... */
@@ -79,8 +87,14 @@ export class HNSW {
   private seg: HNSWSegment | undefined;
   /** int32 entries of upper-level lists in use. */
   private upperUsed = 0;
+  /** The quantizer's tables (storage.auxBytes bytes), written into every memory of the graph. */
+  private aux: Uint8Array | undefined;
 
-  constructor(d: number, M = 32, metricType: MetricType = MetricType.L2) {
+  /**
+   * @param storage for SQ / PQ codes: the storage's layout and its codeSize (default: flat float
+   *   vectors, codeSize d*4).
+   */
+  constructor(d: number, M = 32, metricType: MetricType = MetricType.L2, storage?: { spec: HNSWStorageSpec; codeSize: number }) {
     if (typeof M !== 'number' || !Number.isInteger(M) || M < 2) {
       throw new InvalidArgumentError('M', `must be an integer >= 2 (neighbours per node on upper levels), got ${describeValue(M)}`);
     }
@@ -88,9 +102,30 @@ export class HNSW {
     this.d = d;
     this.M = M;
     this.metricType = metricType;
-    this.codeSize = d * 4;
+    this.codeSize = storage?.codeSize ?? d * 4;
+    this.storage = storage?.spec ?? FLAT_STORAGE;
     this.levelMult = 1 / Math.log(M);
     this.setDefaultProbas(M, this.levelMult);
+    if (this.storage.qareaBytes > HNSW_SLOT_BYTES / 2) {
+      throw new InvalidArgumentError('storage', `needs ${this.storage.qareaBytes} bytes of query tables per thread, more than the ${HNSW_SLOT_BYTES / 2} a scratch slot spares`);
+    }
+  }
+
+  /** Whether the memory holds SQ / PQ codes (rather than float vectors). */
+  get quantized(): boolean {
+    return this.storage.kind !== StorageKind.FLAT;
+  }
+
+  /**
+   * Sets the quantizer's tables (storage.auxBytes bytes; layout in storage/HNSWSegment), after
+   * training or reading; a graph over codes cannot add or search before.
+   */
+  setStorageTables(aux: Uint8Array): void {
+    if (!(aux instanceof Uint8Array) || aux.length !== this.storage.auxBytes) {
+      throw new InvalidArgumentError('aux', `must be a Uint8Array of ${this.storage.auxBytes} bytes (the storage's tables)`);
+    }
+    this.aux = aux.slice();
+    this.seg?.setAux(this.aux);
   }
 
   /** Beam width of the insertion searches (Faiss's efConstruction, default 40). */
@@ -143,7 +178,7 @@ export class HNSW {
   // ---- memory ------------------------------------------------------------------------------------
 
   private get spec(): HNSWSpec {
-    return { d: this.d, M: this.M, codeSize: this.codeSize, metric: this.metricType };
+    return { d: this.d, M: this.M, codeSize: this.codeSize, metric: this.metricType, storage: this.storage };
   }
 
   /** Expected int32 entries of upper-level lists for n nodes (n/(M-1) upper levels of M entries). */
@@ -171,6 +206,7 @@ export class HNSW {
     }
     if (!fits(cap, ucap)) throw this.tooLarge(nodes);
     const seg = new HNSWSegment(this.spec, cap, ucap);
+    if (this.aux !== undefined) seg.setAux(this.aux);
     if (old !== undefined) {
       seg.copyFrom(old, this.ntotal, this.upperUsed);
       forgetDropped([old.memory], [seg.memory]);
@@ -195,12 +231,19 @@ export class HNSW {
   // ---- add ---------------------------------------------------------------------------------------
 
   /**
-   * Adds n nodes whose codes (n * codeSize bytes: the vectors) are given, and links them into the
-   * graph (Faiss's IndexHNSW::add: prepare_level_tab then hnsw_add_vertices).
+   * Adds n nodes whose codes (n * codeSize bytes: the vectors, or their SQ / PQ codes) are given,
+   * and links them into the graph (Faiss's IndexHNSW::add: prepare_level_tab then hnsw_add_vertices).
+   * x: over codes, the n*d floats the codes were encoded from (the insertion searches' queries).
    */
-  add(codes: Uint8Array): void {
+  add(codes: Uint8Array, x?: Float32Array): void {
     const n = codes.length / this.codeSize;
     if (n === 0) return;
+    if (this.quantized) {
+      if (x === undefined || x.length !== n * this.d) {
+        throw new InvalidArgumentError('x', `must hold the n * d = ${n * this.d} floats the codes were encoded from, got ${x === undefined ? 'none' : x.length}`);
+      }
+      if (this.aux === undefined) throw new InvalidArgumentError('codes', 'cannot be added before the storage tables are set (setStorageTables)');
+    }
     const M = this.M;
     // refuse before drawing levels, so that a refused add leaves the graph as it was
     if (HNSWSegment.bytesFor(this.spec, this.ntotal + n, this.upperUsed + Math.ceil((n * M) / (M - 1))) > MAX_MEMORY_BYTES) {
@@ -226,13 +269,13 @@ export class HNSW {
     }
     seg.upperView(this.upperUsed).fill(-1, upoff[n0]!);
     this.ntotal = n0 + n;
-    this.addVertices(n0, levels);
+    this.addVertices(n0, levels, this.quantized ? x : undefined);
   }
 
   /** efConstruction must leave room in a scratch slot for the insertion buffers. */
   private checkScratch(): void {
     const efc = this.efConstruction_;
-    const need = 64 + 2 * (efc * 4 + 16) + 6 * ((2 * this.M + 1) * 4 + 16) + 8 * (2 * efc + 2 * this.M + 64);
+    const need = 64 + 2 * (efc * 4 + 16) + 6 * ((2 * this.M + 1) * 4 + 16) + 8 * (2 * efc + 2 * this.M + 64) + this.storage.qareaBytes;
     if (need > HNSW_SLOT_BYTES) {
       throw new InvalidArgumentError('efConstruction', `is ${efc}: too large for the ${HNSW_SLOT_BYTES}-byte scratch of an insertion at M = ${this.M}`);
     }
@@ -242,26 +285,29 @@ export class HNSW {
    * Faiss's hnsw_add_vertices: the new nodes are inserted by decreasing level (insertionOrder); the
    * nodes of a level with more than 100 of them are shared among the pool's threads.
    */
-  private addVertices(n0: number, levels: Int32Array): void {
+  private addVertices(n0: number, levels: Int32Array, x: Float32Array | undefined): void {
     const order = insertionOrder(levels, n0);
+    // the vectors travel to the threads only if some level is inserted in parallel
+    const xs = x !== undefined && getNumThreads() > 1 && levels.length > PARALLEL_ADD_THRESHOLD ? toShared(x) : x;
     for (let i0 = 0; i0 < order.length; ) {
       const level = levels[order[i0]! - n0]! - 1;
       let i1 = i0 + 1;
       while (i1 < order.length && levels[order[i1]! - n0]! - 1 === level) i1++;
-      this.insertLevel(order.subarray(i0, i1), level);
+      this.insertLevel(order.subarray(i0, i1), level, xs, n0);
       i0 = i1;
     }
   }
 
-  /** Inserts nodes whose top level is `level`, in order. */
-  private insertLevel(order: Int32Array, level: number): void {
+  /** Inserts nodes whose top level is `level`, in order (x: over codes, the vectors of nodes n0 ..). */
+  private insertLevel(order: Int32Array, level: number, x: Float32Array | undefined, n0: number): void {
     const seg = this.seg!;
+    const task = (o: Int32Array): HNSWAddTask => (x === undefined ? { memory: seg.memory, order: o } : { memory: seg.memory, order: o, x, n0, d: this.d });
     this.syncState();
     let s = 0;
     // the first node of the graph, and a node above the current top, change the entry point: alone
     while (s < order.length && (this.entryPoint < 0 || level > this.maxLevel)) {
       const pt = order[s++]!;
-      if (this.entryPoint >= 0) seg.kernels.hnsw_add(0, 0, pt);
+      if (this.entryPoint >= 0) hnswAddRange(task(order.subarray(s - 1, s)), 0, 1, 0);
       this.entryPoint = pt;
       this.maxLevel = level;
       this.syncState();
@@ -270,9 +316,9 @@ export class HNSW {
     if (rest.length > PARALLEL_ADD_THRESHOLD && getNumThreads() > 1) {
       const shared = new Int32Array(new SharedArrayBuffer(rest.length * 4));
       shared.set(rest);
-      parallelFor('hnsw.add', { memory: seg.memory, order: shared } satisfies HNSWAddTask, rest.length, MIN_NODES_PER_THREAD);
+      parallelFor('hnsw.add', task(shared), rest.length, MIN_NODES_PER_THREAD);
     } else {
-      hnswAddRange({ memory: seg.memory, order: rest }, 0, rest.length, 0);
+      hnswAddRange(task(rest), 0, rest.length, 0);
     }
   }
 
@@ -299,7 +345,7 @@ export class HNSW {
       distances: new Float32Array(n * k),
       labels: new BigInt64Array(n * k),
     };
-    if (searchScratch(d, k, ef, 0) === undefined) {
+    if (searchScratch(d, k, ef, 0, this.storage.qareaBytes) === undefined) {
       // k or ef too large for a scratch slot: the TypeScript search
       const g = this.graphArrays();
       for (let i = 0; i < n; i++) {
@@ -377,9 +423,26 @@ export class HNSW {
     return seg.upperView(this.upperUsed).slice(o, o + this.M);
   }
 
-  /** The graph in Faiss's layout with its vectors (float codes), for the reference search. */
+  /**
+   * The graph in Faiss's layout with its vectors (flat storage) or its storage's distances (SQ / PQ
+   * codes; vectors then empty), for the reference search.
+   */
   graphArrays(): HNSWGraphArrays {
     const codes = this.codes(0, this.ntotal);
+    if (this.quantized) {
+      return {
+        d: this.d,
+        metric: this.metricType,
+        cumNneighborPerLevel: this.cumNneighborPerLevel,
+        levels: this.levels,
+        offsets: this.offsets,
+        neighbors: this.neighbors,
+        entryPoint: this.entryPoint,
+        maxLevel: this.maxLevel,
+        vectors: new Float32Array(0),
+        storage: this.storageReference(codes),
+      };
+    }
     return {
       d: this.d,
       metric: this.metricType,
@@ -391,6 +454,24 @@ export class HNSW {
       maxLevel: this.maxLevel,
       vectors: new Float32Array(codes.buffer, codes.byteOffset, codes.byteLength / 4),
     };
+  }
+
+  /** The reference distances of the codes (kernels/referenceHNSWStorage), from the storage's tables. */
+  storageReference(codes: Uint8Array): HNSWStorageReference {
+    const st = this.storage;
+    const aux = this.aux;
+    if (aux === undefined) throw new InvalidArgumentError('storage', 'has no tables yet (setStorageTables)');
+    const floats = new Float32Array(aux.buffer, aux.byteOffset, aux.byteLength / 4);
+    if (st.kind === StorageKind.SQ) return sqStorageReference(st.p0, this.metricType, this.d, floats, codes);
+    const M = st.p0;
+    const nbits = st.p1;
+    const ksub = 1 << nbits;
+    const dsub = this.d / M;
+    // the kernels' transposed centroids, back to Faiss's layout
+    const centroids = new Float32Array(this.d * ksub);
+    for (let m = 0; m < M; m++) for (let j = 0; j < ksub; j++) for (let t = 0; t < dsub; t++) centroids[(m * ksub + j) * dsub + t] = floats[(m * dsub + t) * ksub + j]!;
+    const sdc = floats.subarray(st.aux2Offset / 4, st.aux2Offset / 4 + M * ksub * ksub);
+    return pqStorageReference(this.metricType, this.d, M, nbits, centroids, sdc, codes);
   }
 
   /**

@@ -12,16 +12,17 @@ import { Index, type RangeSearchResult, type SearchParameters, type SearchResult
 import { InvalidArgumentError, InvalidTypeError, NotSupportedError, NotTrainedError } from '../../errors.js';
 import { toIDSelector, type IDSelectorLike } from '../../IDSelector.js';
 import { MetricType } from '../../MetricType.js';
-import { Clustering, DEFAULT_CLUSTERING_PARAMETERS, type ClusteringParameters } from '../../clustering/Clustering.js';
+import { Clustering, DEFAULT_CLUSTERING_PARAMETERS, randPerm, type ClusteringParameters } from '../../clustering/Clustering.js';
 import { Heap } from '../../kernels/reference.js';
 import { ArrayInvertedLists } from '../../invlists/ArrayInvertedLists.js';
 import { DirectMap, DirectMapType, unpackList, unpackOffset } from '../../invlists/DirectMap.js';
-import type { InvertedLists } from '../../invlists/InvertedLists.js';
+import type { InvertedLists, ListTable } from '../../invlists/InvertedLists.js';
 import { ivfSearchRange, type IvfSearchTask, type ScannerName } from '../../search/ivfScan.js';
 import { byListChunk, ivfSearchByListRange, mergeInto, type IvfByListTask } from '../../search/ivfScanByList.js';
 import { forgetDropped, getNumThreads, parallelFor } from '../../threads/pool.js';
 import { sharedF32, sharedI64, toSharedF32 as toShared, toSharedI32 } from '../../threads/shared.js';
 import { checkIds, checkNonNegativeInt, checkPositiveInt, checkVectors } from '../../validate.js';
+import type { SearchParametersHNSW } from '../hnsw/IndexHNSWFlat.js';
 
 /** Per-call IVF knobs (Faiss's SearchParametersIVF). */
 export interface SearchParametersIVF extends SearchParameters {
@@ -29,6 +30,13 @@ export interface SearchParametersIVF extends SearchParameters {
   nprobe?: number;
   /** Stop after scanning this many codes per query (0: no limit). */
   maxCodes?: number;
+  /** Parameters of the coarse quantizer's search (Faiss's quantizer_params), e.g. `{ efSearch: 64 }` for an HNSW quantizer. */
+  quantizerParams?: SearchParametersHNSW | SearchParameters;
+  /**
+   * Shorthand of `quantizerParams: { efSearch }` for an HNSW quantizer (what Faiss's ParameterSpace
+   * does with "efSearch" on an IVF index); ignored when quantizerParams is given.
+   */
+  efSearch?: number;
 }
 
 /** Batches at least this large, whose probed lists serve this many queries on average, are searched list by list. */
@@ -57,6 +65,14 @@ export abstract class IndexIVF extends Index {
   cp: ClusteringParameters = { ...DEFAULT_CLUSTERING_PARAMETERS, niter: 10 };
   /** When set, k-means assigns through this index instead of the quantizer (Faiss's clustering_index). */
   clusteringIndex: Index | undefined;
+  /**
+   * How train() trains the quantizer (Faiss's quantizer_trains_alone): 0 (default) k-means assigns
+   * through the quantizer itself, which ends up holding the centroids (right for IndexFlat); 1 the
+   * quantizer's own train() (it must then hold nlist vectors); 2 k-means with an exact IndexFlatL2
+   * (or clusteringIndex), then the centroids are added to the quantizer (what Faiss's index_factory
+   * sets for an IndexHNSWFlat quantizer, `IVF4096_HNSW32`).
+   */
+  quantizerTrainsAlone: 0 | 1 | 2 = 0;
   /** Whether dispose() also disposes the quantizer (Faiss's own_fields). */
   ownFields = true;
   /** Progress of long operations: stage ('train', 'add'), done, total. */
@@ -96,6 +112,14 @@ export abstract class IndexIVF extends Index {
     const n = checkVectors(x, this.d);
     if (this.quantizer.isTrained && this.quantizer.ntotal === this.nlist) {
       if (this.verbose) console.error('IVF quantizer does not need training');
+    } else if (this.quantizerTrainsAlone === 1) {
+      if (this.verbose) console.error('IVF quantizer trains alone...');
+      this.quantizer.train(x);
+      if (this.quantizer.ntotal !== this.nlist) {
+        throw new InvalidArgumentError('quantizer', `holds ${this.quantizer.ntotal} vectors after its own training (quantizerTrainsAlone = 1), expected nlist = ${this.nlist}`);
+      }
+    } else if (this.quantizerTrainsAlone === 2) {
+      this.trainQuantizerApart(x, n);
     } else {
       if (n < this.nlist) {
         throw new InvalidArgumentError('x', `holds ${n} training vectors, fewer than nlist = ${this.nlist}: provide at least nlist (better 39 * nlist) vectors`);
@@ -117,6 +141,46 @@ export abstract class IndexIVF extends Index {
     }
     this.trainEncoder(x);
     this.isTrained = true;
+  }
+
+  /**
+   * Faiss's train_q1 with quantizer_trains_alone = 2: k-means with an exact L2 assignment index (or
+   * clusteringIndex), then the centroids are added to the quantizer (trained on them first if it
+   * needs training). Inner product only with spherical k-means (cp.spherical), where L2 and inner
+   * product rank alike.
+   */
+  private trainQuantizerApart(x: Float32Array, n: number): void {
+    if (this.metricType !== MetricType.L2 && !this.cp.spherical) {
+      throw new InvalidArgumentError('cp', 'must set spherical = true to train an inner-product IVF whose quantizer trains apart (quantizerTrainsAlone = 2): its k-means runs in L2');
+    }
+    if (n < this.nlist) {
+      throw new InvalidArgumentError('x', `holds ${n} training vectors, fewer than nlist = ${this.nlist}: provide at least nlist (better 39 * nlist) vectors`);
+    }
+    if (this.verbose) console.error(`Training L2 quantizer on ${n} vectors in ${this.d}D${this.clusteringIndex ? ' (user provided index)' : ''}`);
+    const clus = new Clustering(this.d, this.nlist, {
+      ...this.cp,
+      verbose: this.verbose || this.cp.verbose,
+      onProgress: (it, niter) => this.onProgress?.('train', it + 1, niter),
+    });
+    clus.train(x, this.clusteringIndex);
+    if (this.verbose) console.error('Adding centroids to quantizer');
+    if (!this.quantizer.isTrained) this.quantizer.train(clus.centroids);
+    this.quantizer.add(clus.centroids);
+  }
+
+  /**
+   * Faiss's subsampling of an encoder's training set (train_residual): at most nmax of the vectors of
+   * x, a seeded random subset, or x itself when it is small enough.
+   */
+  protected subsampleTrainingSet(x: Float32Array, nmax: number, seed: number): Float32Array {
+    const d = this.d;
+    const n = x.length / d;
+    if (n <= nmax) return x;
+    if (this.verbose) console.error(`  Input training set too large, sampling ${nmax} / ${n} vectors`);
+    const perm = randPerm(n, seed);
+    const xs = new Float32Array(nmax * d);
+    for (let i = 0; i < nmax; i++) xs.set(x.subarray(perm[i]! * d, (perm[i]! + 1) * d), i * d);
+    return xs;
   }
 
   // ---- adding -------------------------------------------------------------------------------
@@ -205,7 +269,7 @@ export abstract class IndexIVF extends Index {
     this.checkSearchArgs(x, k);
     if (!this.isTrained) throw new NotTrainedError(this.typeName, 'search');
     const nprobe = this.effectiveNprobe(params);
-    const coarse = this.coarseLists(x, nprobe);
+    const coarse = this.coarseLists(x, nprobe, params);
     return this.searchPreassigned(x, k, coarse, nprobe, params);
   }
 
@@ -214,20 +278,47 @@ export abstract class IndexIVF extends Index {
     const n = x.length / this.d;
     const maxCodes = params?.maxCodes ?? this.maxCodes;
     checkNonNegativeInt(maxCodes, 'maxCodes');
-    const task: IvfSearchTask = {
-      metric: this.metricType,
-      d: this.d,
-      k,
-      nprobe,
-      maxCodes,
-      scanner: this.scannerName,
-      lists: this.invlists.listTable(),
-      x,
-      coarse,
-      distances: new Float32Array(n * k),
-      labels: new BigInt64Array(n * k),
-      ...this.scanArgs(),
-    };
+    const d = this.d;
+    const distances = new Float32Array(n * k);
+    const labels = new BigInt64Array(n * k);
+    // One run for lists in memory; on-disk lists are made resident a run of queries at a time.
+    this.forEachResidentRun(coarse, nprobe, n, (lists, q0, q1) => {
+      this.searchRun({
+        metric: this.metricType,
+        d,
+        k,
+        nprobe,
+        maxCodes,
+        scanner: this.scannerName,
+        lists,
+        x: x.subarray(q0 * d, q1 * d),
+        coarse: coarse.subarray(q0 * nprobe, q1 * nprobe),
+        distances: distances.subarray(q0 * k, q1 * k),
+        labels: labels.subarray(q0 * k, q1 * k),
+        ...this.scanArgs(),
+      });
+    });
+    return { distances, labels };
+  }
+
+  /**
+   * Calls body(lists, q0, q1) for runs [q0, q1) covering the n queries, `lists` valid for the lists
+   * they probe (InvertedLists.prepareSearch).
+   */
+  protected forEachResidentRun(coarse: Int32Array, nprobe: number, n: number, body: (lists: ListTable, q0: number, q1: number) => void): void {
+    for (let q0 = 0; ; ) {
+      const { lists, q1 } = this.invlists.prepareSearch(coarse, nprobe, q0);
+      if (q1 <= q0 && q0 < n) throw new Error(`prepareSearch covered no query from ${q0}`);
+      body(lists, q0, Math.min(q1, n));
+      if (q1 >= n) return;
+      q0 = q1;
+    }
+  }
+
+  /** Searches the queries of `task`, whose probed lists are all valid in task.lists. */
+  private searchRun(task: IvfSearchTask): void {
+    const { k, nprobe, maxCodes, x, coarse } = task;
+    const n = x.length / this.d;
     const threads = getNumThreads();
     if (this.scannerName === 'flat' && maxCodes === 0 && n >= BY_LIST_MIN_QUERIES && (n * nprobe) / this.nlist >= BY_LIST_MIN_SHARING) {
       this.searchByList(task, Math.min(threads, this.nlist));
@@ -236,12 +327,11 @@ export abstract class IndexIVF extends Index {
       parallelFor('ivf.search', shared, n, MIN_QUERIES_PER_THREAD);
       task.distances.set(shared.distances);
       task.labels.set(shared.labels);
-    } else if (threads > 1 && n < threads && nprobe >= 2 && this.probedCodes(coarse, maxCodes) * this.codeSize >= IndexIVF.splitProbesMinBytes) {
+    } else if (threads > 1 && n < threads && nprobe >= 2 && this.probedCodes(task.lists.table, coarse, maxCodes) * this.codeSize >= IndexIVF.splitProbesMinBytes) {
       this.searchSplitProbes(task, Math.min(threads, nprobe));
     } else {
       ivfSearchRange(task, 0, n, 0);
     }
-    return { distances: task.distances, labels: task.labels };
   }
 
   override rangeSearch(x: Float32Array, radius: number, params?: SearchParametersIVF): RangeSearchResult {
@@ -257,16 +347,16 @@ export abstract class IndexIVF extends Index {
     return Math.min(nprobe, this.nlist);
   }
 
-  /** The nprobe nearest lists of each query, n*nprobe (-1 where fewer exist). */
-  protected coarseLists(x: Float32Array, nprobe: number): Int32Array {
-    const { labels } = this.quantizer.search(x, nprobe);
+  /** The nprobe nearest lists of each query, n*nprobe (-1 where fewer exist), through the quantizer (with params.quantizerParams). */
+  protected coarseLists(x: Float32Array, nprobe: number, params?: SearchParametersIVF): Int32Array {
+    const qp = params?.quantizerParams ?? (params?.efSearch !== undefined ? { efSearch: params.efSearch } : undefined);
+    const { labels } = this.quantizer.search(x, nprobe, qp);
     const out = new Int32Array(labels.length);
     for (let i = 0; i < labels.length; i++) out[i] = Number(labels[i]!);
     return out;
   }
 
-  private probedCodes(coarse: Int32Array, maxCodes: number): number {
-    const table = this.invlists.listTable().table;
+  private probedCodes(table: Uint32Array, coarse: Int32Array, maxCodes: number): number {
     let s = 0;
     for (const l of coarse) if (l >= 0) s += table[l * 4 + 3]!;
     return maxCodes > 0 ? Math.min(s, maxCodes) : s;
@@ -488,7 +578,11 @@ export abstract class IndexIVF extends Index {
   }
 
   override dispose(): void {
-    this.reset();
+    const before = this.invlists.memories();
+    this.invlists.dispose(); // not reset(): on-disk lists keep their data
+    this.directMap.clear();
+    this.ntotal = 0;
+    forgetDropped(before, []);
     if (this.ownFields) this.quantizer.dispose();
   }
 

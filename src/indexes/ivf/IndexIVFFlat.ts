@@ -34,8 +34,13 @@ export class IndexIVFFlat extends IndexIVF {
     checkFiniteNumber(radius, 'radius');
     if (!this.isTrained) throw new NotTrainedError(this.typeName, 'rangeSearch');
     const nprobe = this.effectiveNprobe(params);
-    const coarse = this.coarseLists(x, nprobe);
-    const per = ivfRangeRange({ metric: this.metricType, d: this.d, radius, nprobe, lists: this.invlists.listTable(), x, coarse }, 0, n, 0);
+    const coarse = this.coarseLists(x, nprobe, params);
+    const per: { ids: bigint[]; dis: number[] }[] = [];
+    const d = this.d;
+    this.forEachResidentRun(coarse, nprobe, n, (lists, q0, q1) => {
+      const run = { metric: this.metricType, d, radius, nprobe, lists, x: x.subarray(q0 * d, q1 * d), coarse: coarse.subarray(q0 * nprobe, q1 * nprobe) };
+      for (const r of ivfRangeRange(run, 0, q1 - q0, 0)) per.push(r);
+    });
     const lims = new Float64Array(n + 1);
     for (let i = 0; i < n; i++) lims[i + 1] = lims[i]! + per[i]!.ids.length;
     const distances = new Float32Array(lims[n]!);

@@ -19,7 +19,6 @@
 import type { Index } from '../../Index.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { MetricType } from '../../MetricType.js';
-import { randPerm } from '../../clustering/Clustering.js';
 import { IndexFlat } from '../IndexFlat.js';
 import { kernelsFor } from '../../kernels/wasm.js';
 import { ProductQuantizer, writeTransposed } from '../../quantizers/ProductQuantizer.js';
@@ -85,19 +84,9 @@ export class IndexIVFPQ extends IndexIVF {
   /** Faiss's train_residual: at most maxPointsPerCentroid * ksub vectors (seeded subsample), residuals, PQ. */
   protected override trainEncoder(x: Float32Array): void {
     this.coarseCache = undefined;
-    const d = this.d;
-    let n = x.length / d;
-    let xs = x;
-    const nmax = this.pq.cp.maxPointsPerCentroid * this.pq.ksub;
-    if (n > nmax) {
-      if (this.verbose) console.error(`  Input training set too large, sampling ${nmax} / ${n} vectors`);
-      const perm = randPerm(n, this.pq.cp.seed);
-      xs = new Float32Array(nmax * d);
-      for (let i = 0; i < nmax; i++) xs.set(x.subarray(perm[i]! * d, (perm[i]! + 1) * d), i * d);
-      n = nmax;
-    }
+    const xs = this.subsampleTrainingSet(x, this.pq.cp.maxPointsPerCentroid * this.pq.ksub, this.pq.cp.seed);
     const trainset = this.byResidual ? this.residuals(xs, this.assignLists(xs)) : xs;
-    if (this.verbose) console.error(`training ${this.pq.M}x${this.pq.ksub} product quantizer on ${n} vectors in ${d}D`);
+    if (this.verbose) console.error(`training ${this.pq.M}x${this.pq.ksub} product quantizer on ${xs.length / this.d} vectors in ${this.d}D`);
     this.pq.verbose = this.verbose;
     this.pq.train(trainset);
     if (this.byResidual) this.precomputeTable();

@@ -16,9 +16,16 @@ import { UnloadedInvertedLists } from '../../invlists/UnloadedInvertedLists.js';
 import { DIRECT_MAP_TYPE_NAMES } from './invlists.js';
 import { FAISS_RANGE_STAT_NAMES } from './scalarQuantizer.js';
 import { findWriter } from './writeIndex.js';
-import { IndexHNSWFlat } from '../../indexes/hnsw/IndexHNSWFlat.js';
+import { IndexHNSW } from '../../indexes/hnsw/IndexHNSW.js';
+import { IndexHNSWSQ } from '../../indexes/hnsw/IndexHNSWSQ.js';
+import { IndexHNSWPQ } from '../../indexes/hnsw/IndexHNSWPQ.js';
 import { IndexPQ } from '../../indexes/IndexPQ.js';
 import { IndexIVFPQ } from '../../indexes/ivf/IndexIVFPQ.js';
+import { IndexPQFastScan } from '../../indexes/IndexPQFastScan.js';
+import { IndexIVFPQFastScan } from '../../indexes/ivf/IndexIVFPQFastScan.js';
+import { IndexRefine } from '../../indexes/IndexRefine.js';
+import { IndexPreTransform } from '../../indexes/IndexPreTransform.js';
+import { describeChain, formatChain, type TransformDescription } from './vectorTransform.js';
 
 /** What describeIndex adds for an IVF index. */
 export interface IVFDescription {
@@ -69,9 +76,11 @@ export interface PQDescription {
   codeSize: number;
   /** IndexIVFPQ only: whether codes encode residuals to the list centroids (Faiss's by_residual). */
   byResidual?: boolean;
+  /** FastScan (IndexPQFastScan, IndexIVFPQFastScan) only: vectors per packed block. */
+  bbs?: number;
 }
 
-/** What describeIndex adds for IndexHNSWFlat. */
+/** What describeIndex adds for IndexHNSWFlat, IndexHNSWSQ and IndexHNSWPQ. */
 export interface HNSWDescription {
   /** Neighbours per node on upper levels (2M on level 0). */
   M: number;
@@ -109,8 +118,12 @@ export interface IndexDescription {
   sq?: SQDescription;
   /** Product-quantizer indexes only: M, nbits, code size, byResidual. */
   pq?: PQDescription;
-  /** IndexHNSWFlat only: M, the level histogram, efSearch, efConstruction. */
+  /** HNSW indexes only: M, the level histogram, efSearch, efConstruction (their storage's quantizer: sq / pq). */
   hnsw?: HNSWDescription;
+  /** IndexRefine / IndexRefineFlat only: Faiss's k_factor (children: the base index, then the refinement index). */
+  refine?: { kFactor: number };
+  /** IndexPreTransform only: its transforms, in order (the sub-index is the child). */
+  chain?: TransformDescription[];
 }
 
 /** Properties under which composite indexes keep the indexes they contain (for types without a writer row). */
@@ -147,13 +160,19 @@ export function describeIndex(index: Index): IndexDescription {
   if (index instanceof IndexIVF) desc.ivf = describeIVF(index);
   if (index instanceof IndexScalarQuantizer) desc.sq = describeSQ(index.sq);
   if (index instanceof IndexIVFScalarQuantizer) desc.sq = { ...describeSQ(index.sq), byResidual: index.byResidual };
-  if (index instanceof IndexHNSWFlat) desc.hnsw = describeHNSW(index);
+  if (index instanceof IndexHNSW) desc.hnsw = describeHNSW(index);
+  if (index instanceof IndexHNSWSQ) desc.sq = describeSQ(index.sq);
+  if (index instanceof IndexHNSWPQ) desc.pq = { M: index.pq.M, nbits: index.pq.nbits, codeSize: index.pq.codeSize };
   if (index instanceof IndexPQ) desc.pq = { M: index.pq.M, nbits: index.pq.nbits, codeSize: index.pq.codeSize };
   if (index instanceof IndexIVFPQ) desc.pq = { M: index.pq.M, nbits: index.pq.nbits, codeSize: index.pq.codeSize, byResidual: index.byResidual };
+  if (index instanceof IndexPQFastScan) desc.pq = { M: index.M, nbits: 4, codeSize: index.codeSize, bbs: index.bbs };
+  if (index instanceof IndexIVFPQFastScan) desc.pq = { M: index.M, nbits: 4, codeSize: index.codeSize, byResidual: index.byResidual, bbs: index.bbs };
+  if (index instanceof IndexRefine) desc.refine = { kFactor: index.kFactor };
+  if (index instanceof IndexPreTransform) desc.chain = describeChain(index);
   return desc;
 }
 
-function describeHNSW(index: IndexHNSWFlat): HNSWDescription {
+function describeHNSW(index: IndexHNSW): HNSWDescription {
   const h = index.hnsw;
   const levels: number[] = [];
   for (const L of h.levels) {
@@ -204,8 +223,10 @@ function describeIVF(index: IndexIVF): IVFDescription {
  * ` directmap=Array` / ` (lists not loaded)` where that applies (` lists=unknown` for "il00" files).
  * Scalar-quantizer indexes add ` qtype=QT_8bit code_size=16`, a range statistic other than RS_minmax
  * (` rangestat=RS_meanstd(2.5)`), and for IVF ` by_residual=true` or ` by_residual=false`.
- * Product-quantizer indexes add ` pq=4x8 code_size=4` (M x nbits), and for IVF ` by_residual=...`.
- * IndexHNSWFlat adds ` M=8 maxLevel=2 levels=[433,62,5] efSearch=16 efConstruction=40`.
+ * Product-quantizer indexes add ` pq=4x8 code_size=4` (M x nbits), and for IVF ` by_residual=...`;
+ * FastScan indexes also ` bbs=32`.
+ * HNSW indexes add ` M=8 maxLevel=2 levels=[433,62,5] efSearch=16 efConstruction=40` (IndexHNSWSQ / IndexHNSWPQ
+ * also their quantizer, as above); IndexRefine ` k_factor=4`.
  */
 export function formatIndexDescription(desc: IndexDescription, indent = ''): string {
   const ivf = desc.ivf;
@@ -227,13 +248,17 @@ export function formatIndexDescription(desc: IndexDescription, indent = ''): str
         (sq.byResidual !== undefined ? ` by_residual=${sq.byResidual}` : '');
   const pq = desc.pq;
   const pqText =
-    pq === undefined ? '' : ` pq=${pq.M}x${pq.nbits} code_size=${pq.codeSize}` + (pq.byResidual !== undefined ? ` by_residual=${pq.byResidual}` : '');
+    pq === undefined
+      ? ''
+      : ` pq=${pq.M}x${pq.nbits} code_size=${pq.codeSize}` + (pq.byResidual !== undefined ? ` by_residual=${pq.byResidual}` : '') + (pq.bbs !== undefined ? ` bbs=${pq.bbs}` : '');
   const hn = desc.hnsw;
   const hnswText =
     hn === undefined ? '' : ` M=${hn.M} maxLevel=${hn.maxLevel} levels=[${hn.levels.join(',')}] efSearch=${hn.efSearch} efConstruction=${hn.efConstruction}`;
   const head =
     `${indent}${desc.type}${desc.fourcc !== null ? ` "${desc.fourcc}"` : ''} d=${desc.d} ntotal=${desc.ntotal} ` +
-    `metric=${desc.metric}${desc.isTrained ? '' : ' (not trained)'}${desc.bytes !== null ? ` bytes=${desc.bytes}` : ''}${sqText}${pqText}${ivfText}${hnswText}`;
+    `metric=${desc.metric}${desc.isTrained ? '' : ' (not trained)'}${desc.bytes !== null ? ` bytes=${desc.bytes}` : ''}${sqText}${pqText}${ivfText}${hnswText}` +
+    (desc.refine !== undefined ? ` k_factor=${desc.refine.kFactor}` : '') +
+    (desc.chain !== undefined ? formatChain(desc.chain) : '');
   return [head, ...desc.children.map((c) => formatIndexDescription(c, indent + '  '))].join('\n');
 }
 

@@ -1,7 +1,8 @@
 /**
  * @module io/faiss/hnsw
- * IndexHNSWFlat in Faiss files ("IHNf"; Faiss's read_HNSW / write_HNSW, impl/index_read.cpp and
- * index_write.cpp), byte for byte what Faiss 1.7.3 writes. After the fourcc:
+ * Faiss's HNSW indexes in Faiss files (Faiss's read_HNSW / write_HNSW, impl/index_read.cpp and
+ * index_write.cpp), byte for byte what Faiss 1.7.3 writes: "IHNf" IndexHNSWFlat, "IHNs" IndexHNSWSQ,
+ * "IHNp" IndexHNSWPQ, which differ only in their storage. After the fourcc:
  *
  * | field                   | type                        | notes                                        |
  * |-------------------------|-----------------------------|----------------------------------------------|
@@ -16,22 +17,36 @@
  * | efConstruction          | int32                       |                                               |
  * | efSearch                | int32                       |                                               |
  * | upper_beam              | int32                       | simdex searches with 1 only                   |
- * | storage                 | nested index                | IndexFlatL2 "IxF2" / IndexFlatIP "IxFI": the vectors |
+ * | storage                 | nested index                | see below                                     |
+ *
+ * The storage is a complete index with its own fourcc and header (same d, ntotal and metric):
+ * - "IHNf": IndexFlatL2 "IxF2" / IndexFlatIP "IxFI", the vectors;
+ * - "IHNs": IndexScalarQuantizer "IxSQ" (the ScalarQuantizer block, then the codes);
+ * - "IHNp": IndexPQ "IxPq" (the ProductQuantizer block, the codes, search_type, encode_signs,
+ *   polysemous_ht). Faiss computes the PQ's SDC table after reading; so does simdex.
+ * The storage's is_trained is its quantizer's (a Faiss 1.7.3 IndexHNSWSQ over fp16 is not trained
+ * until train() is called, while its storage is).
  *
  * Every size is checked against the bytes left before anything is allocated, and the graph's
  * consistency (offsets from the levels, neighbour ids in [-1, ntotal), the entry point at max_level,
- * the storage's d / ntotal / metric) before it is loaded: a corrupt file is a FormatError at the
- * offending field's offset. Faiss's other HNSW classes ("IHNs" IndexHNSWSQ, "IHNp" IndexHNSWPQ,
- * "IHN2" IndexHNSW2Level) are a FormatError saying they are not supported yet.
+ * the storage's class, d / ntotal / metric) before it is loaded: a corrupt file is a FormatError at
+ * the offending field's offset. "IHN2" (IndexHNSW2Level) is a FormatError saying it is not supported.
  */
 import type { Index } from '../../Index.js';
 import { MetricType } from '../../MetricType.js';
 import { IndexFlat } from '../../indexes/IndexFlat.js';
+import { IndexPQ } from '../../indexes/IndexPQ.js';
+import { IndexScalarQuantizer } from '../../indexes/IndexScalarQuantizer.js';
+import type { IndexHNSW } from '../../indexes/hnsw/IndexHNSW.js';
 import { IndexHNSWFlat } from '../../indexes/hnsw/IndexHNSWFlat.js';
+import { IndexHNSWPQ } from '../../indexes/hnsw/IndexHNSWPQ.js';
+import { IndexHNSWSQ } from '../../indexes/hnsw/IndexHNSWSQ.js';
 import type { IOReader } from './IOReader.js';
 import type { IOWriter } from './IOWriter.js';
 import { disposeOnError, readIndexAt, readIndexHeader, supportedMetric, type ReadContext } from './readIndex.js';
 import { fourcc } from './fourcc.js';
+import { pqSearchFields, productQuantizerBytes, writePqSearchFields, writeProductQuantizer, type PQSearchFields } from './productQuantizer.js';
+import { scalarQuantizerBytes, writeScalarQuantizer } from './scalarQuantizer.js';
 import { headerBytes, writeIndexHeader, type WriteContext } from './writeIndex.js';
 
 /** Most levels (assign_probas entries) read: Faiss's default at M = 2 has 30. */
@@ -40,24 +55,29 @@ export const MAX_HNSW_LEVELS = 1024;
 export const MAX_HNSW_M = 4096;
 
 /** Faiss's HNSW fourccs simdex does not read yet, with their class names. */
-export const UNSUPPORTED_HNSW_FOURCCS: ReadonlyMap<string, string> = new Map([
-  ['IHNs', 'IndexHNSWSQ'],
-  ['IHNp', 'IndexHNSWPQ'],
-  ['IHN2', 'IndexHNSW2Level'],
+export const UNSUPPORTED_HNSW_FOURCCS: ReadonlyMap<string, string> = new Map([['IHN2', 'IndexHNSW2Level']]);
+
+/** The class of each HNSW fourcc simdex reads, and the storage fourccs it expects. */
+const HNSW_CLASSES: ReadonlyMap<string, { type: string; storage: string }> = new Map([
+  ['IHNf', { type: 'IndexHNSWFlat', storage: 'an IndexFlat ("IxF2" / "IxFI")' }],
+  ['IHNs', { type: 'IndexHNSWSQ', storage: 'an IndexScalarQuantizer ("IxSQ")' }],
+  ['IHNp', { type: 'IndexHNSWPQ', storage: 'an IndexPQ ("IxPq")' }],
 ]);
 
-/** "IHNs", "IHNp", "IHN2": a FormatError naming the class (the fourcc is already consumed). */
+/** "IHN2": a FormatError naming the class (the fourcc is already consumed). */
 export function readUnsupportedHNSW(r: IOReader, name: string): Index {
   throw r.error(
-    `${UNSUPPORTED_HNSW_FOURCCS.get(name) ?? 'this HNSW index'} ("${name}") is not supported yet: simdex reads IndexHNSWFlat ("IHNf") only`,
+    `${UNSUPPORTED_HNSW_FOURCCS.get(name) ?? 'this HNSW index'} ("${name}") is not supported yet: simdex reads IndexHNSWFlat ("IHNf"), IndexHNSWSQ ("IHNs") and IndexHNSWPQ ("IHNp")`,
     r.offset - 4,
   );
 }
 
-/** "IHNf" IndexHNSWFlat (see the module doc). */
-export function readIndexHNSWFlat(r: IOReader, _fourcc: string, ctx: ReadContext): Index {
+/** "IHNf" IndexHNSWFlat, "IHNs" IndexHNSWSQ, "IHNp" IndexHNSWPQ (see the module doc). */
+export function readIndexHNSW(r: IOReader, fourccName: string, ctx: ReadContext): Index {
+  const cls = HNSW_CLASSES.get(fourccName) ?? HNSW_CLASSES.get('IHNf')!;
+  const typeName = cls.type;
   const header = readIndexHeader(r);
-  const metric = supportedMetric(r, header, 'IndexHNSWFlat');
+  const metric = supportedMetric(r, header, typeName);
   const { d, ntotal } = header;
 
   // assign_probas
@@ -153,38 +173,78 @@ export function readIndexHNSWFlat(r: IOReader, _fourcc: string, ctx: ReadContext
   const upperBeam = r.readI32('upper_beam');
   if (upperBeam !== 1) throw r.error(`upper_beam = ${upperBeam} is not supported: simdex searches the upper levels greedily (upper_beam = 1)`, beamAt);
 
-  // storage
+  // storage: read whole, then its quantizer and codes move into the graph's memory
   const storageAt = r.offset;
   const storage = readIndexAt(r, ctx);
+  const m = metric === MetricType.L2 ? MetricType.L2 : MetricType.INNER_PRODUCT;
   let codes: Uint8Array;
+  let index: IndexHNSW | undefined;
   try {
-    if (!(storage instanceof IndexFlat)) {
-      throw r.error(`IndexHNSWFlat storage is a ${storage.typeName}, expected an IndexFlat ("IxF2" / "IxFI")`, storageAt);
-    }
+    const expected =
+      fourccName === 'IHNs' ? storage instanceof IndexScalarQuantizer : fourccName === 'IHNp' ? storage instanceof IndexPQ : storage instanceof IndexFlat;
+    if (!expected) throw r.error(`${typeName} storage is a ${storage.typeName}, expected ${cls.storage}`, storageAt);
     if (storage.d !== d || storage.ntotal !== ntotal || storage.metricType !== metric) {
       throw r.error(
-        `IndexHNSWFlat has d = ${d}, ntotal = ${ntotal}, metric_type ${metric} but its storage has d = ${storage.d}, ` +
+        `${typeName} has d = ${d}, ntotal = ${ntotal}, metric_type ${metric} but its storage has d = ${storage.d}, ` +
           `ntotal = ${storage.ntotal}, metric_type ${storage.metricType}`,
         storageAt,
       );
     }
-    const x = ntotal > 0 ? storage.reconstructN(0, ntotal) : new Float32Array(0);
-    codes = new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+    if (storage instanceof IndexScalarQuantizer) {
+      const sqi = new IndexHNSWSQ(d, storage.sq.qtype, M, m);
+      index = sqi;
+      sqi.sq.rangestat = storage.sq.rangestat;
+      sqi.sq.rangestatArg = storage.sq.rangestatArg;
+      if (storage.sq.needsTraining && storage.sq.isTrained) sqi.sq.trained = storage.sq.trained;
+      if (sqi.sq.isTrained) sqi.syncTables();
+      codes = storage.codes();
+    } else if (storage instanceof IndexPQ) {
+      const pqi = new IndexHNSWPQ(d, storage.pq.M, M, storage.pq.nbits, m);
+      index = pqi;
+      if (storage.pq.isTrained) {
+        pqi.pq.centroids = storage.pq.centroids;
+        pqi.syncTables();
+      }
+      setHNSWPQSearchFields(pqi, pqSearchFields(storage));
+      codes = storage.codes();
+    } else {
+      index = new IndexHNSWFlat(d, M, m);
+      const x = ntotal > 0 ? storage.reconstructN(0, ntotal) : new Float32Array(0);
+      codes = new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+    }
+  } catch (e) {
+    index?.dispose();
+    throw e;
   } finally {
     storage.dispose();
   }
 
-  const index = new IndexHNSWFlat(d, M, metric === MetricType.L2 ? MetricType.L2 : MetricType.INNER_PRODUCT);
-  return disposeOnError(index, () => {
-    const hnsw = index.hnsw;
+  const built = index;
+  return disposeOnError(built, () => {
+    const hnsw = built.hnsw;
     hnsw.efConstruction = efConstruction;
     hnsw.efSearch = efSearch;
     hnsw.upperBeam = upperBeam;
     hnsw.setGraph({ levels, neighbors, cumNneighborPerLevel: cum, assignProbas, entryPoint, maxLevel, codes });
-    index.ntotal = ntotal;
-    index.isTrained = header.isTrained;
-    return index;
+    built.ntotal = ntotal;
+    built.isTrained = header.isTrained;
+    return built;
   });
+}
+
+/** "IHNf" IndexHNSWFlat: readIndexHNSW under its former name. */
+export const readIndexHNSWFlat = readIndexHNSW;
+
+/** IndexPQ's search fields of an IndexHNSWPQ's storage, as read (writeIndex writes them back). */
+const hnswPqSearchFields = new WeakMap<IndexHNSWPQ, PQSearchFields>();
+
+function setHNSWPQSearchFields(index: IndexHNSWPQ, fields: PQSearchFields): void {
+  hnswPqSearchFields.set(index, { ...fields });
+}
+
+/** The search fields of an IndexHNSWPQ's storage: as read, else Faiss's defaults for a new IndexPQ. */
+function hnswPqFields(index: IndexHNSWPQ): PQSearchFields {
+  return hnswPqSearchFields.get(index) ?? { searchType: 0, encodeSigns: false, polysemousHt: index.pq.M * index.pq.nbits + 1 };
 }
 
 function readInt32s(r: IOReader, n: number, what: string): Int32Array {
@@ -200,20 +260,34 @@ function readInt32s(r: IOReader, n: number, what: string): Int32Array {
 // ---------------------------------------------------------------------------------------------------
 
 /** Bytes of the HNSW block (assign_probas .. upper_beam) of `index`. */
-export function hnswBlockBytes(index: IndexHNSWFlat): number {
+export function hnswBlockBytes(index: IndexHNSW): number {
   const h = index.hnsw;
   const n = index.ntotal;
   const neighbors = n === 0 ? 0 : h.offsets[n]!;
   return 8 + 8 * h.assignProbas.length + 8 + 4 * h.cumNneighborPerLevel.length + 8 + 4 * n + 8 + 8 * (n + 1) + 8 + 4 * neighbors + 5 * 4;
 }
 
-/** Bytes after the fourcc of an "IHNf" file: header, HNSW block, storage (fourcc, header, vectors). */
-export function hnswFlatBodyBytes(index: IndexHNSWFlat): number {
-  return headerBytes(index.metricType) + hnswBlockBytes(index) + 4 + headerBytes(index.metricType) + 8 + 4 * index.d * index.ntotal;
+/** The fourcc of an HNSW index: "IHNf", "IHNs" or "IHNp". */
+export function hnswFourcc(index: IndexHNSW): string {
+  return index instanceof IndexHNSWSQ ? 'IHNs' : index instanceof IndexHNSWPQ ? 'IHNp' : 'IHNf';
 }
 
-/** Writes the fields of an IndexHNSWFlat after its fourcc, as Faiss 1.7.3 does (see the module doc). */
-export function writeIndexHNSWFlatBody(w: IOWriter, index: IndexHNSWFlat, ctx: WriteContext): void {
+/** Bytes after the fourcc of an HNSW file: header, HNSW block, storage (fourcc, header, its body). */
+export function hnswBodyBytes(index: IndexHNSW): number {
+  const h = headerBytes(index.metricType);
+  const codes = 8 + index.codeSize * index.ntotal;
+  let storage: number;
+  if (index instanceof IndexHNSWSQ) storage = scalarQuantizerBytes(index.sq) + codes;
+  else if (index instanceof IndexHNSWPQ) storage = productQuantizerBytes(index.pq) + codes + 4 + 1 + 4;
+  else storage = codes;
+  return h + hnswBlockBytes(index) + 4 + h + storage;
+}
+
+/** hnswBodyBytes under its former name. */
+export const hnswFlatBodyBytes = hnswBodyBytes;
+
+/** Writes the fields of an HNSW index after its fourcc, as Faiss 1.7.3 does (see the module doc). */
+export function writeIndexHNSWBody(w: IOWriter, index: IndexHNSW, ctx: WriteContext): void {
   const h = index.hnsw;
   const n = index.ntotal;
   writeIndexHeader(w, index);
@@ -236,20 +310,37 @@ export function writeIndexHNSWFlatBody(w: IOWriter, index: IndexHNSWFlat, ctx: W
   w.writeI32(h.efConstruction);
   w.writeI32(h.efSearch);
   w.writeI32(h.upperBeam);
-  // storage: Faiss's IndexFlat(d, metric), written as IndexFlatL2 / IndexFlatIP
-  w.writeU32(fourcc(index.metricType === MetricType.INNER_PRODUCT ? 'IxFI' : 'IxF2'));
-  w.writeI32(index.d);
-  w.writeI64(n);
-  w.writeI64(1 << 20);
-  w.writeI64(1 << 20);
-  w.writeBool(true);
-  w.writeI32(index.metricType);
-  w.writeU64(BigInt(n) * BigInt(index.d));
-  const rowsPerChunk = Math.max(1, Math.floor(ctx.chunkBytes / (index.d * 4)));
+  // storage: Faiss's IndexFlat(d, metric) (written as IndexFlatL2 / IndexFlatIP), IndexScalarQuantizer or IndexPQ
+  const cs = index.codeSize;
+  const storageHeader = (name: string, isTrained: boolean): void => {
+    w.writeU32(fourcc(name));
+    w.writeI32(index.d);
+    w.writeI64(n);
+    w.writeI64(1 << 20);
+    w.writeI64(1 << 20);
+    w.writeBool(isTrained);
+    w.writeI32(index.metricType);
+  };
+  if (index instanceof IndexHNSWSQ) {
+    storageHeader('IxSQ', index.sq.isTrained);
+    writeScalarQuantizer(w, index.sq);
+  } else if (index instanceof IndexHNSWPQ) {
+    storageHeader('IxPq', index.pq.isTrained);
+    writeProductQuantizer(w, index.pq);
+  } else {
+    storageHeader(index.metricType === MetricType.INNER_PRODUCT ? 'IxFI' : 'IxF2', true);
+  }
+  // the vectors / codes: Faiss writes flat vectors as ntotal*d floats, codes as ntotal*code_size bytes
+  w.writeU64(index instanceof IndexHNSWFlat ? BigInt(n) * BigInt(index.d) : BigInt(n) * BigInt(cs));
+  const rowsPerChunk = Math.max(1, Math.floor(ctx.chunkBytes / cs));
   for (let i0 = 0; i0 < n; i0 += rowsPerChunk) {
     w.writeBytes(h.codes(i0, Math.min(rowsPerChunk, n - i0)));
   }
+  if (index instanceof IndexHNSWPQ) writePqSearchFields(w, hnswPqFields(index));
 }
+
+/** writeIndexHNSWBody under its former name. */
+export const writeIndexHNSWFlatBody = writeIndexHNSWBody;
 
 function writeInt32Vector(w: IOWriter, a: Int32Array): void {
   w.writeU64(a.length);

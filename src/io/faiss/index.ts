@@ -8,7 +8,7 @@
  * read with the L2 or inner-product metric only), IndexIDMap ("IxMp"), IndexIDMap2 ("IxM2") and
  * IndexIVFFlat ("IwFl"; the legacy "IvFl" / "IvFL" read only) with "ilar" or "il00" inverted lists,
  * IndexScalarQuantizer ("IxSQ") and IndexIVFScalarQuantizer ("IwSq"; the older "IwSQ" / "IvSQ" read only),
- * IndexHNSWFlat ("IHNf"; "IHNs" / "IHNp" / "IHN2" are a FormatError, not supported yet).
+ * IndexHNSWFlat ("IHNf"), IndexHNSWSQ ("IHNs"), IndexHNSWPQ ("IHNp"; "IHN2" is a FormatError, not supported yet).
  */
 export {
   readIndex,
@@ -65,6 +65,8 @@ export {
   writeInvertedLists,
   invertedListsBytes,
   skipsIvfData,
+  registerInvertedListsIOHook,
+  type InvertedListsIOHook,
   DIRECT_MAP_TYPE_NAMES,
   type DirectMapRecord,
   type InvertedListsContext,
@@ -75,10 +77,14 @@ export { fourcc, fourccToString, fourccPrintable, fourccHex, describeFourcc, unk
 export { describeIndex, formatIndexDescription, type IndexDescription, type IVFDescription, type SQDescription, type HNSWDescription, type PQDescription } from './describe.js';
 export {
   readIndexHNSWFlat,
+  readIndexHNSW,
   readUnsupportedHNSW,
   writeIndexHNSWFlatBody,
+  writeIndexHNSWBody,
   hnswBlockBytes,
   hnswFlatBodyBytes,
+  hnswBodyBytes,
+  hnswFourcc,
   UNSUPPORTED_HNSW_FOURCCS,
   MAX_HNSW_LEVELS,
   MAX_HNSW_M,
@@ -105,3 +111,17 @@ export {
   type ProductQuantizerRecord,
   type PQSearchFields,
 } from './productQuantizer.js';
+export {
+  readVectorTransform,
+  writeVectorTransform,
+  vectorTransformBytes,
+  vectorTransformFourcc,
+  readIndexPreTransform,
+  writeIndexPreTransformBody,
+  indexPreTransformBodyBytes,
+  describeChain,
+  formatChain,
+  MAX_CHAIN_LENGTH,
+  UNSUPPORTED_TRANSFORM_FOURCCS,
+  type TransformDescription,
+} from './vectorTransform.js';

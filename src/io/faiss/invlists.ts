@@ -20,8 +20,12 @@
  *   pairs of the non-empty lists only. Faiss writes "full" when more than nlist/2 (integer division)
  *   lists are non-empty, else "sprs". Then, for each non-empty list in order: its codes
  *   (size * code_size bytes), then its ids (size int64).
- * - Any other code ("ilod" OnDiskInvertedLists, "ilbl" BlockInvertedLists, ...): a FormatError; simdex
- *   reads lists stored in the index file only.
+ * - Any other code: read and written by a registered {@link InvertedListsIOHook} (Faiss's
+ *   InvertedListsIOHook), e.g. "ilod" OnDiskInvertedLists, registered by the Node entry
+ *   (io/faiss/ondisk); without a hook for it ("ilbl" BlockInvertedLists, ...), a FormatError.
+ * - "ilar" read with IO_FLAG_MMAP (IO_FLAG_SKIP_IVF_DATA plus a hook's fourcc in the high 16 bits,
+ *   "od"): that hook's readArrayInvertedLists may leave the lists in the file (on-disk, read-only).
+ *   Without the hook (the core alone, or bytes rather than a file), the lists are read into memory.
  *
  * Checks made before anything is allocated: nlist and code_size equal the IVF's, list_type is known,
  * "sprs" has an even count and list numbers < nlist, every size and their sum fit in the bytes left
@@ -159,6 +163,8 @@ export interface InvertedListsContext {
   flags: number;
   /** Largest storage segment of the ArrayInvertedLists (default: the arena's). */
   maxSegmentBytes?: number;
+  /** Search cache budget of on-disk lists (default: OnDiskInvertedLists.defaultCacheBytes). */
+  cacheBytes?: number;
 }
 
 /**
@@ -172,10 +178,13 @@ export function readInvertedLists(r: IOReader, ctx: InvertedListsContext): Inver
   const name = fourccToString(h);
   if (name === 'il00') return new UnloadedInvertedLists(ctx.nlist, ctx.codeSize, undefined, UNLOADED_NULL);
   if (name !== 'ilar') {
+    const hook = IO_HOOKS.find((k) => k.key === name);
+    if (hook !== undefined) return r.within(name, () => hook.read(r, ctx));
     if (name === 'ilod' || name === 'ilbl') {
       throw r.error(
         `inverted lists ${describeFourcc(h)} (${name === 'ilod' ? 'OnDiskInvertedLists' : 'BlockInvertedLists'}) are not supported: ` +
-          'simdex reads inverted lists stored in the index file ("ilar"); convert the index with Faiss first',
+          'simdex reads inverted lists stored in the index file ("ilar")' +
+          (name === 'ilod' ? ', and on-disk lists with the Node entry (`simdex` under Node, which registers them)' : '; convert the index with Faiss first'),
         at,
       );
     }
@@ -201,6 +210,8 @@ function readArrayInvertedLists(r: IOReader, ctx: InvertedListsContext): Inverte
     throw r.error(`inverted lists claim ${total} entries of ${codeSize} + 8 bytes (${bytes} bytes) but only ${r.remaining} bytes remain in the file (file size ${r.size})`, sizesAt);
   }
   if (total !== ctx.ntotal) throw r.error(`inverted lists hold ${total} entries, but the IVF index has ntotal = ${ctx.ntotal}`, sizesAt);
+  const mapped = mmapHook(ctx.flags)?.readArrayInvertedLists?.(r, ctx, sizes);
+  if (mapped !== undefined) return mapped;
   if (skipsIvfData(ctx.flags)) {
     r.skip(bytes, 'inverted list data');
     return new UnloadedInvertedLists(nlist, codeSize, sizes, UNLOADED_SKIPPED);
@@ -277,6 +288,8 @@ function readListSizes(r: IOReader, nlist: number, entryBytes: number): Float64A
 
 /** Writes `lists` as Faiss 1.7.3 does: "il00" for lists without data, otherwise "ilar" (see the module doc). */
 export function writeInvertedLists(w: IOWriter, lists: InvertedLists): void {
+  const hook = IO_HOOKS.find((k) => k.handles(lists));
+  if (hook !== undefined) return hook.write(w, lists);
   if (lists instanceof UnloadedInvertedLists) {
     w.writeU32(fourcc('il00'));
     return;
@@ -317,6 +330,8 @@ export function writeInvertedLists(w: IOWriter, lists: InvertedLists): void {
 
 /** Bytes writeInvertedLists writes for `lists`. */
 export function invertedListsBytes(lists: InvertedLists): number {
+  const hook = IO_HOOKS.find((k) => k.handles(lists));
+  if (hook !== undefined) return hook.bytes(lists);
   if (lists instanceof UnloadedInvertedLists) return 4;
   let nonEmpty = 0;
   let total = 0;
@@ -327,4 +342,48 @@ export function invertedListsBytes(lists: InvertedLists): number {
   }
   const sizes = nonEmpty > Math.floor(lists.nlist / 2) ? 8 * lists.nlist : 16 * nonEmpty;
   return 4 + 8 + 8 + 4 + 8 + sizes + total * (lists.codeSize + 8);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Hooks for other inverted-list types (Faiss's InvertedListsIOHook)
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * Reads and writes one inverted-list type besides "ilar" / "il00" (Faiss's InvertedListsIOHook).
+ * The module that defines the type registers it, so the core holds no code it cannot run: the Node
+ * entry registers OnDiskInvertedLists ("ilod", io/faiss/ondisk).
+ */
+export interface InvertedListsIOHook {
+  /** The fourcc it reads and writes ("ilod"); also the hook that io_flags' high 16 bits name ("od"). */
+  readonly key: string;
+  /** Whether writeInvertedLists hands `lists` to this hook. */
+  handles(lists: InvertedLists): boolean;
+  /** Writes `lists`, fourcc included. */
+  write(w: IOWriter, lists: InvertedLists): void;
+  /** Bytes write() writes. */
+  bytes(lists: InvertedLists): number;
+  /** Reads the lists, the fourcc already consumed. */
+  read(r: IOReader, ctx: InvertedListsContext): InvertedLists;
+  /**
+   * "ilar" lists read with this hook's flags (IO_FLAG_MMAP), positioned at their data (sizes
+   * checked against the file): lists left in the file, the reader moved past them; or undefined
+   * to read them into memory.
+   */
+  readArrayInvertedLists?(r: IOReader, ctx: InvertedListsContext, sizes: Float64Array): InvertedLists | undefined;
+}
+
+const IO_HOOKS: InvertedListsIOHook[] = [];
+
+/** Registers `hook` (replacing one with the same key). */
+export function registerInvertedListsIOHook(hook: InvertedListsIOHook): void {
+  const i = IO_HOOKS.findIndex((k) => k.key === hook.key);
+  if (i >= 0) IO_HOOKS[i] = hook;
+  else IO_HOOKS.push(hook);
+}
+
+/** The hook named by the high 16 bits of flags with IO_FLAG_SKIP_IVF_DATA ("il" + 2 characters), if registered. */
+function mmapHook(flags: number): InvertedListsIOHook | undefined {
+  if ((flags & SKIP_IVF_DATA) === 0 || (flags & 0xffff0000) === 0) return undefined;
+  const key = fourccToString(((flags & 0xffff0000) | (fourcc('il__') & 0xffff)) >>> 0);
+  return IO_HOOKS.find((k) => k.key === key);
 }

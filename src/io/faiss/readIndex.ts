@@ -29,7 +29,7 @@
  * - "IwFl" IndexIVFFlat: the IVF header (Faiss's read_ivf_header): the header, size_t nlist, size_t
  *   nprobe, the coarse quantizer (a nested index), the direct map; then the inverted lists
  *   (see io/faiss/invlists for both). code_size is not stored: it is 4*d. The quantizer must be an
- *   IndexFlat and, when the IVF is trained, hold nlist centroids; nlist is 1 .. {@link MAX_NLIST};
+ *   IndexFlat or an IndexHNSWFlat ("IHNf", Faiss's IVF{n}_HNSW{M}) and, when the IVF is trained, hold nlist centroids; nlist is 1 .. {@link MAX_NLIST};
  *   nprobe >= 1 (Faiss clamps nprobe > nlist at search time; so does simdex).
  * - "IvFl", "IvFL": IndexIVFFlat as Faiss < 1.5 wrote it, still read by Faiss 1.7.3 (read only): the
  *   index header, nlist, nprobe, the quantizer, then the nlist lists' ids (each a vector<int64>), the
@@ -51,10 +51,18 @@
  * - "IwPQ" IndexIVFPQ: the IVF header, uint8 by_residual, size_t code_size, the ProductQuantizer block,
  *   the inverted lists; usePrecomputedTable = 0 after reading (-1 with IO_FLAG_SKIP_PRECOMPUTE_TABLE).
  *   Read only: the pre-1.5 "IvPQ" (legacy IVF header, then per-list code vectors).
+ * - "IPfs" IndexPQFastScan, "IwPf" IndexIVFPQFastScan (its lists "ilbl", BlockInvertedLists): see
+ *   io/faiss/fastScan.
  * - "IHNf" IndexHNSWFlat: the header, the HNSW block (assign_probas, cum_nneighbor_per_level, levels,
  *   offsets, neighbors, entry_point, max_level, efConstruction, efSearch, upper_beam), then the
- *   storage, a nested IndexFlatL2 / IndexFlatIP (see io/faiss/hnsw). "IHNs", "IHNp", "IHN2" (HNSW
- *   over SQ / PQ / IVF storage) are a FormatError: not supported yet.
+ *   storage, a nested IndexFlatL2 / IndexFlatIP (see io/faiss/hnsw). "IHNs" IndexHNSWSQ and "IHNp"
+ *   IndexHNSWPQ: the same, with a nested "IxSQ" / "IxPq" storage. "IHN2" (IndexHNSW2Level) is a
+ *   FormatError: not supported yet.
+ * - "IxRF" IndexRefine / IndexRefineFlat: the header, the base index, the refinement index (both
+ *   nested), float32 k_factor; an IndexFlat refinement index makes an IndexRefineFlat (io/faiss/refine).
+ * - "IxPT" IndexPreTransform: the header, int32 the chain's length, the VectorTransforms ("Pcam",
+ *   "rrot", "LTra", "VNrm", "VCnt", "RmDT"; "Viqm" / "Viqt" are a FormatError), then the sub-index
+ *   (io/faiss/vectorTransform).
  *
  * Big files: vectors are read in chunks (64 MiB by default) straight into the index (`add`), and ids
  * likewise, so a file's data is never held twice; every size is checked against the bytes left in
@@ -79,19 +87,24 @@ import { readIndexHNSWFlat, readUnsupportedHNSW } from './hnsw.js';
 import { IndexPQ } from '../../indexes/IndexPQ.js';
 import { IndexIVFPQ } from '../../indexes/ivf/IndexIVFPQ.js';
 import { loadProductQuantizer, readPqSearchFields, readProductQuantizer, setPqSearchFields } from './productQuantizer.js';
+import { readIndexIVFPQFastScan, readIndexPQFastScan } from './fastScan.js';
+import { readIndexPreTransform } from './vectorTransform.js';
+import { readIndexRefine } from './refine.js';
+import { IndexHNSWFlat } from '../../indexes/hnsw/IndexHNSWFlat.js';
 
 // ---------------------------------------------------------------------------------------------------
-// Flags (Faiss's index_io.h values). Only IO_FLAG_SKIP_IVF_DATA changes what simdex reads.
+// Flags (Faiss's index_io.h values): what simdex reads, and how (see each).
 // ---------------------------------------------------------------------------------------------------
 
 /**
- * Faiss's IO_FLAG_READ_ONLY (2): open on-disk inverted lists read-only. Accepted; simdex reads the
- * lists stored in the file into memory, and the index stays writable.
+ * Faiss's IO_FLAG_READ_ONLY (2): open on-disk inverted lists ("ilod") read-only: adding, removing
+ * and reset throw a NotSupportedError. No effect on lists read into memory ("ilar").
  */
 export const IO_FLAG_READ_ONLY = 2;
 /**
- * Faiss's IO_FLAG_ONDISK_SAME_DIR (4): look for on-disk inverted lists ("ilod") next to the index file.
- * Accepted, no effect: simdex does not read on-disk lists yet.
+ * Faiss's IO_FLAG_ONDISK_SAME_DIR (4): look for the data file of on-disk inverted lists ("ilod") in
+ * the index file's folder (its stored name's last component there), not at its stored path; the
+ * stored name is updated (and written back so). Reading from bytes, a FormatError.
  */
 export const IO_FLAG_ONDISK_SAME_DIR = 4;
 /**
@@ -112,8 +125,9 @@ export const IO_FLAG_PQ_SKIP_SDC_TABLE = 32;
 /**
  * Faiss's IO_FLAG_MMAP: IO_FLAG_SKIP_IVF_DATA | 0x646f0000 = 0x646f0008 = 1684996104 (its value since
  * Faiss 1.6.4; very old versions used 1). Faiss memory-maps the inverted lists from the file (as
- * read-only OnDiskInvertedLists). Accepted: simdex reads the lists into memory all the same (on-disk
- * lists are future work); flat indexes are always read into memory.
+ * read-only OnDiskInvertedLists). simdex with the Node entry likewise: an IVF file's "ilar" lists stay
+ * in the file, read-only OnDiskInvertedLists read at search time (io/faiss/ondisk); with the core
+ * alone, or from bytes, they are read into memory. Flat indexes are always read into memory.
  */
 export const IO_FLAG_MMAP = 0x646f0008;
 
@@ -138,8 +152,8 @@ export interface ReadIndexOptions {
    * code storage segment of an IndexScalarQuantizer.
    */
   flat?: IndexFlatOptions;
-  /** Options of the ArrayInvertedLists IVF lists are read into (largest storage segment). */
-  invlists?: { maxSegmentBytes?: number };
+  /** Options of the ArrayInvertedLists IVF lists are read into (largest storage segment); cacheBytes: the search cache of on-disk lists. */
+  invlists?: { maxSegmentBytes?: number; cacheBytes?: number };
 }
 
 /** What the body readers receive besides the reader. */
@@ -148,7 +162,7 @@ export interface ReadContext {
   readonly flags: number;
   readonly chunkBytes: number;
   readonly flat: IndexFlatOptions;
-  readonly invlists: { maxSegmentBytes?: number };
+  readonly invlists: { maxSegmentBytes?: number; cacheBytes?: number };
   /** Depth of the index being read: 1 for the outermost. */
   readonly depth: number;
 }
@@ -298,7 +312,7 @@ export interface IvfHeader {
   metric: MetricType;
   nlist: number;
   nprobe: number;
-  /** The coarse quantizer: an IndexFlat of d = header.d holding nlist centroids when trained. */
+  /** The coarse quantizer: an IndexFlat (or IndexHNSWFlat) of d = header.d holding nlist centroids when trained. */
   quantizer: Index;
   /** The direct map as read; {@link readIvfLists} checks it against the lists and loads it. */
   directMap: DirectMapRecord;
@@ -327,8 +341,8 @@ export function readIvfHeader(r: IOReader, ctx: ReadContext, typeName: string, l
   const quantizerAt = r.offset;
   const quantizer = readIndexAt(r, ctx);
   return disposeOnError(quantizer, () => {
-    if (!(quantizer instanceof IndexFlat)) {
-      throw r.error(`${typeName} with a ${quantizer.typeName} quantizer is not supported: simdex reads IVF indexes whose coarse quantizer is an IndexFlat`, quantizerAt);
+    if (!(quantizer instanceof IndexFlat) && !(quantizer instanceof IndexHNSWFlat)) {
+      throw r.error(`${typeName} with a ${quantizer.typeName} quantizer is not supported: simdex reads IVF indexes whose coarse quantizer is an IndexFlat or an IndexHNSWFlat`, quantizerAt);
     }
     if (quantizer.d !== d) throw r.error(`the quantizer has d = ${quantizer.d}, but the IVF index has d = ${d}`, quantizerAt);
     if (header.isTrained && quantizer.ntotal !== nlist) {
@@ -355,7 +369,7 @@ export function readIvfLists(r: IOReader, index: IndexIVF, h: IvfHeader, ctx: Re
     index.ntotal = h.header.ntotal;
     index.invlists =
       readLists?.() ??
-      readInvertedLists(r, { nlist: h.nlist, codeSize: index.codeSize, ntotal: h.header.ntotal, flags: ctx.flags, maxSegmentBytes: ctx.invlists.maxSegmentBytes });
+      readInvertedLists(r, { nlist: h.nlist, codeSize: index.codeSize, ntotal: h.header.ntotal, flags: ctx.flags, maxSegmentBytes: ctx.invlists.maxSegmentBytes, cacheBytes: ctx.invlists.cacheBytes });
     loadDirectMap(r, h.directMap, index.invlists, index.directMap);
   });
   index.ownFields = ownFields;
@@ -554,10 +568,14 @@ export const INDEX_READERS: ReadonlyMap<string, IndexBodyReader> = new Map<strin
   ['IxPo', readIndexPQ],
   ['IwPQ', readIndexIVFPQ],
   ['IvPQ', readIndexIVFPQ],
+  ['IPfs', readIndexPQFastScan],
+  ['IwPf', readIndexIVFPQFastScan],
   ['IHNf', readIndexHNSWFlat],
-  ['IHNs', (r, name) => readUnsupportedHNSW(r, name)],
-  ['IHNp', (r, name) => readUnsupportedHNSW(r, name)],
+  ['IxRF', readIndexRefine],
+  ['IHNs', readIndexHNSWFlat],
+  ['IHNp', readIndexHNSWFlat],
   ['IHN2', (r, name) => readUnsupportedHNSW(r, name)],
+  ['IxPT', readIndexPreTransform],
 ]);
 
 // ---------------------------------------------------------------------------------------------------
@@ -588,10 +606,11 @@ export function readIndexAt(r: IOReader, ctx: ReadContext): Index {
  * @param source a file path, the file's bytes (a Uint8Array, not copied), or an IOReader positioned
  *   at the index (left open, after the index).
  * @param flags Faiss's io_flags: IO_FLAG_SKIP_IVF_DATA reads IVF indexes without their list data
- *   (see it); IO_FLAG_MMAP, IO_FLAG_READ_ONLY and IO_FLAG_ONDISK_SAME_DIR are accepted, and the
- *   index is read into memory all the same.
+ *   (see it); IO_FLAG_MMAP leaves IVF lists on disk (Node entry), IO_FLAG_READ_ONLY and
+ *   IO_FLAG_ONDISK_SAME_DIR apply to on-disk lists (see each).
  * @returns the index: IndexFlatL2, IndexFlatIP, IndexFlat, IndexIDMap, IndexIDMap2, IndexIVFFlat,
- *   IndexScalarQuantizer, IndexIVFScalarQuantizer, IndexPQ, IndexIVFPQ or IndexHNSWFlat.
+ *   IndexScalarQuantizer, IndexIVFScalarQuantizer, IndexPQ, IndexIVFPQ, IndexHNSWFlat, IndexHNSWSQ, IndexHNSWPQ, IndexRefine or
+ *   IndexRefineFlat.
  * @throws FormatError (file name, byte offset, fourcc) for a truncated, corrupt or unsupported file;
  *   Node's error (code 'ENOENT', ...) when the file cannot be opened; InvalidArgumentError for bad arguments.
  */

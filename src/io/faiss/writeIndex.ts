@@ -25,9 +25,16 @@
  *   defaults 0, false, M*nbits + 1). Size: 4 + 33 + 32 + 4*d*2^nbits + 8 + code_size*ntotal + 9.
  * - IndexIVFPQ: "IwPQ", the IVF header, uint8 by_residual, size_t code_size, the ProductQuantizer
  *   block, the inverted lists.
- * - IndexHNSWFlat: "IHNf", the header, the HNSW block, then its storage as an "IxF2" / "IxFI" IndexFlat
+ * - IndexPQFastScan: "IPfs"; IndexIVFPQFastScan: "IwPf" with "ilbl" lists (io/faiss/fastScan).
+ * - IndexHNSWFlat / IndexHNSWSQ / IndexHNSWPQ: "IHNf" / "IHNs" / "IHNp", the header, the HNSW block,
+ *   then its storage as an "IxF2" / "IxFI" IndexFlat, an "IxSQ" IndexScalarQuantizer or an "IxPq" IndexPQ
  *   (io/faiss/hnsw). Size: 4 + 2*(33) + 4 + 8*(3 + levels) + 4*(1 + levels) + 4*ntotal + 8*(ntotal+1)
  *   + 4*(neighbours) + 20 + 8 + 4*d*ntotal.
+ * - IndexRefine / IndexRefineFlat: "IxRF", the header, the base index, the refinement index, float32
+ *   k_factor (io/faiss/refine).
+ * - IndexPreTransform: "IxPT", the header, int32 the chain's length, each VectorTransform as Faiss 1.7.3
+ *   writes it ("Pcam", "rrot", "LTra" for LinearTransform and OPQMatrix, "VNrm", "VCnt", "RmDT"), then
+ *   the sub-index (io/faiss/vectorTransform).
  *
  * File size of a flat index: 45 + 4*d*ntotal bytes; of an IndexIDMap(2) around it: 37 + that + 8 + 8*ntotal.
  * Of an IndexIVFFlat with an IndexFlat quantizer, no direct map, "ilar" lists: 4 + 33 + 16 + (45 +
@@ -49,12 +56,19 @@ import { fourcc } from './fourcc.js';
 import { directMapBytes, invertedListsBytes, writeDirectMap, writeInvertedLists } from './invlists.js';
 import { BytesIOWriter, FileIOWriter, IOWriter } from './IOWriter.js';
 import { scalarQuantizerBytes, writeScalarQuantizer } from './scalarQuantizer.js';
-import { IndexHNSWFlat } from '../../indexes/hnsw/IndexHNSWFlat.js';
-import { hnswFlatBodyBytes, writeIndexHNSWFlatBody } from './hnsw.js';
+import { IndexHNSW } from '../../indexes/hnsw/IndexHNSW.js';
+import { hnswBodyBytes, hnswFourcc, writeIndexHNSWBody } from './hnsw.js';
 import type { IndexFlatCodes } from '../../indexes/IndexFlatCodes.js';
 import { IndexPQ } from '../../indexes/IndexPQ.js';
 import { IndexIVFPQ } from '../../indexes/ivf/IndexIVFPQ.js';
 import { pqSearchFields, productQuantizerBytes, writePqSearchFields, writeProductQuantizer } from './productQuantizer.js';
+import { IndexPQFastScan } from '../../indexes/IndexPQFastScan.js';
+import { IndexIVFPQFastScan } from '../../indexes/ivf/IndexIVFPQFastScan.js';
+import { indexIVFPQFastScanBodyBytes, indexPQFastScanBodyBytes, writeIndexIVFPQFastScanBody, writeIndexPQFastScanBody } from './fastScan.js';
+import { IndexRefine } from '../../indexes/IndexRefine.js';
+import { refineBodyBytes, writeIndexRefineBody } from './refine.js';
+import { IndexPreTransform } from '../../indexes/IndexPreTransform.js';
+import { indexPreTransformBodyBytes, writeIndexPreTransformBody } from './vectorTransform.js';
 
 /** Default bytes per chunk when writing vectors: 64 MiB. */
 export const DEFAULT_WRITE_CHUNK_BYTES = 64 << 20;
@@ -216,11 +230,11 @@ const ivfSqRow: IndexWriterRow = {
 };
 
 const hnswFlatRow: IndexWriterRow = {
-  type: 'IndexHNSWFlat',
-  matches: (index) => index instanceof IndexHNSWFlat,
-  fourcc: () => 'IHNf',
-  write: (w, index, ctx) => writeIndexHNSWFlatBody(w, index as IndexHNSWFlat, ctx),
-  bodyBytes: (index) => hnswFlatBodyBytes(index as IndexHNSWFlat),
+  type: 'IndexHNSW (Flat, SQ, PQ)',
+  matches: (index) => index instanceof IndexHNSW,
+  fourcc: (index) => hnswFourcc(index as IndexHNSW),
+  write: (w, index, ctx) => writeIndexHNSWBody(w, index as IndexHNSW, ctx),
+  bodyBytes: (index) => hnswBodyBytes(index as IndexHNSW),
   children: () => [],
 };
 
@@ -261,8 +275,48 @@ const ivfPqRow: IndexWriterRow = {
   children: (index) => [(index as IndexIVF).quantizer],
 };
 
+/** IndexPQFastScan: "IPfs" (io/faiss/fastScan). */
+const pqFastScanRow: IndexWriterRow = {
+  type: 'IndexPQFastScan',
+  matches: (index) => index instanceof IndexPQFastScan,
+  fourcc: () => 'IPfs',
+  write: (w, index) => writeIndexPQFastScanBody(w, index as IndexPQFastScan),
+  bodyBytes: (index) => indexPQFastScanBodyBytes(index as IndexPQFastScan),
+  children: () => [],
+};
+
+/** IndexIVFPQFastScan: "IwPf" with "ilbl" lists (io/faiss/fastScan). */
+const ivfPqFastScanRow: IndexWriterRow = {
+  type: 'IndexIVFPQFastScan',
+  matches: (index) => index instanceof IndexIVFPQFastScan,
+  fourcc: () => 'IwPf',
+  write: (w, index, ctx) => writeIndexIVFPQFastScanBody(w, index as IndexIVFPQFastScan, ctx),
+  bodyBytes: (index, sizeOf) => indexIVFPQFastScanBodyBytes(index as IndexIVFPQFastScan, sizeOf),
+  children: (index) => [(index as IndexIVF).quantizer],
+};
+
+/** IndexRefine and IndexRefineFlat: "IxRF" (io/faiss/refine). */
+const refineRow: IndexWriterRow = {
+  type: 'IndexRefine',
+  matches: (index) => index instanceof IndexRefine,
+  fourcc: () => 'IxRF',
+  write: (w, index, ctx) => writeIndexRefineBody(w, index as IndexRefine, ctx),
+  bodyBytes: (index, sizeOf) => refineBodyBytes(index as IndexRefine, sizeOf),
+  children: (index) => [(index as IndexRefine).baseIndex, (index as IndexRefine).refineIndex],
+};
+
+/** IndexPreTransform: "IxPT", its chain of VectorTransforms, the sub-index (io/faiss/vectorTransform). */
+const preTransformRow: IndexWriterRow = {
+  type: 'IndexPreTransform',
+  matches: (index) => index instanceof IndexPreTransform,
+  fourcc: () => 'IxPT',
+  write: (w, index, ctx) => writeIndexPreTransformBody(w, index as IndexPreTransform, ctx),
+  bodyBytes: (index, sizeOf) => indexPreTransformBodyBytes(index as IndexPreTransform, sizeOf),
+  children: (index) => [(index as IndexPreTransform).index],
+};
+
 /** How each index class is written, most specific first. */
-export const INDEX_WRITERS: readonly IndexWriterRow[] = [idMapRow, ivfFlatRow, ivfSqRow, ivfPqRow, sqRow, pqRow, flatRow, hnswFlatRow];
+export const INDEX_WRITERS: readonly IndexWriterRow[] = [preTransformRow, refineRow, idMapRow, ivfFlatRow, ivfSqRow, ivfPqRow, ivfPqFastScanRow, sqRow, pqRow, pqFastScanRow, flatRow, hnswFlatRow];
 
 /** The row that writes `index`; a NotSupportedError naming the writable types when there is none. */
 export function writerFor(index: Index): IndexWriterRow {
