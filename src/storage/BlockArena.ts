@@ -95,10 +95,10 @@ export class BlockArena {
     });
   }
 
-  /** True when garbage exceeds half the live data (and there is enough to bother). */
+  /** True when garbage exceeds a quarter of the live data (and there is enough to bother). */
   get shouldCompact(): boolean {
     const used = this.usedBytes;
-    return used > 16 * MIN_SEGMENT_BYTES && used - this.liveBytes > this.liveBytes / 2;
+    return used > 16 * MIN_SEGMENT_BYTES && used - this.liveBytes > this.liveBytes / 4;
   }
 
   reset(): void {
