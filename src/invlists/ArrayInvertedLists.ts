@@ -129,7 +129,7 @@ export class ArrayInvertedLists extends InvertedLists {
   }
 
   /** Reclaims the space of lists that grew, when it exceeds the live data. */
-  compactIfWorthIt(): void {
+  override compactIfWorthIt(): void {
     if (!this.arena.shouldCompact) return;
     const lists: number[] = [];
     const blocks: Block[] = [];

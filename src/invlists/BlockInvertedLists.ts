@@ -193,7 +193,7 @@ export class BlockInvertedLists extends InvertedLists {
   }
 
   /** Reclaims the space of lists that grew, when it exceeds the live data. */
-  compactIfWorthIt(): void {
+  override compactIfWorthIt(): void {
     if (!this.arena.shouldCompact) return;
     const lists: number[] = [];
     const blocks: Block[] = [];

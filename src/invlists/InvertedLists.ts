@@ -70,6 +70,9 @@ export abstract class InvertedLists {
     this.reset();
   }
 
+  /** Reclaims space left by lists that grew, when worth it (lists in shared memory; a no-op by default). */
+  compactIfWorthIt(): void {}
+
   /** Throws when the lists hold no data (read without them) and `operation` needs it. */
   assertData(operation: string): void {
     void operation;

@@ -228,11 +228,9 @@ export abstract class IndexIVF extends Index {
       this.ntotal += i1 - i0;
       this.onProgress?.('add', i1, n);
     }
-    if (this.invlists instanceof ArrayInvertedLists) {
-      const before = this.invlists.listTable().memories;
-      this.invlists.compactIfWorthIt();
-      forgetDropped(before, this.invlists.listTable().memories);
-    }
+    const before = this.invlists.memories();
+    this.invlists.compactIfWorthIt();
+    forgetDropped(before, this.invlists.memories());
   }
 
   /** Appends encoded vectors to their lists (grouped by list, one write per list). */
@@ -258,9 +256,14 @@ export abstract class IndexIVF extends Index {
         lids[j] = ids[i]!;
         lcodes.set(codes.subarray(i * cs, (i + 1) * cs), j * cs);
       }
-      const offset = this.invlists.addEntries(l, lids, lcodes);
+      const offset = this.appendToList(l, lids, lcodes);
       this.directMap.added(l, offset, lids);
     }
+  }
+
+  /** Appends encoded entries to list l; returns the offset of the first (FastScan packs them instead). */
+  protected appendToList(l: number, ids: BigInt64Array, codes: Uint8Array): number {
+    return this.invlists.addEntries(l, ids, codes);
   }
 
   // ---- search -------------------------------------------------------------------------------

@@ -189,33 +189,9 @@ export class IndexIVFPQFastScan extends IndexIVF {
     }
   }
 
-  /** Packs encoded vectors into their lists (grouped by list, in input order within a list, as Faiss). */
-  protected override addPreassigned(lists: Int32Array, ids: BigInt64Array, codes: Uint8Array): void {
-    const n = lists.length;
-    const cs = this.codeSize;
-    const sizes = new Uint32Array(this.nlist);
-    for (let i = 0; i < n; i++) if (lists[i]! >= 0) sizes[lists[i]!]!++;
-    const il = this.lists;
-    il.prepareAdd(sizes);
-    const start = new Uint32Array(this.nlist + 1);
-    for (let l = 0; l < this.nlist; l++) start[l + 1] = start[l]! + sizes[l]!;
-    const order = new Uint32Array(start[this.nlist]!);
-    const fill = start.slice(0, this.nlist);
-    for (let i = 0; i < n; i++) if (lists[i]! >= 0) order[fill[lists[i]!]!++] = i;
-    for (let l = 0; l < this.nlist; l++) {
-      const m = sizes[l]!;
-      if (m === 0) continue;
-      const lids = new BigInt64Array(m);
-      const lcodes = new Uint8Array(m * cs);
-      for (let j = 0; j < m; j++) {
-        const i = order[start[l]! + j]!;
-        lids[j] = ids[i]!;
-        lcodes.set(codes.subarray(i * cs, (i + 1) * cs), j * cs);
-      }
-      const offset = il.addCodes(l, lids, lcodes, this.M);
-      this.directMap.added(l, offset, lids);
-    }
-    il.compactIfWorthIt();
+  /** Packs encoded entries into list l's blocks (in input order within a list, as Faiss). */
+  protected override appendToList(l: number, ids: BigInt64Array, codes: Uint8Array): number {
+    return this.lists.addCodes(l, ids, codes, this.M);
   }
 
   // ---- search -------------------------------------------------------------------------------
