@@ -6,6 +6,11 @@
  *
  * The relaxed-SIMD build (fused multiply-add) is chosen where the engine validates it; otherwise
  * the baseline SIMD128 build. `SIMDEX_KERNELS=simd` forces the baseline.
+ *
+ * Node 20's V8 (11.3) implements relaxed SIMD behind `--experimental-wasm-relaxed-simd` (on by
+ * default from Node 22, Chrome 114, Firefox 120): on Node 20 the flag is switched on through
+ * `v8.setFlagsFromString` before validating (it only widens what the validator accepts; every
+ * thread shares it). `SIMDEX_KERNELS=simd` also leaves the flag alone.
  */
 import { simdBase64, relaxedBase64 } from './wasm/modules.js';
 
@@ -61,6 +66,8 @@ export interface WasmKernels {
   hnsw_add_scratch_bytes(efConstruction: number, M: number): number;
   // refinement (assembly/refine.ts): distances to candidates given by int64 ids, over one segment
   refine_distances(metric: number, Q: number, nq: number, d: number, y: number, ny: number, idBase: bigint, ids: number, kb: number, dis: number): number;
+  /** The instance's function table: an HNSW graph's instance calls its vector segments' distance kernels through it. */
+  table: WebAssembly.Table;
 }
 
 function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
@@ -72,14 +79,29 @@ function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
 
 let compiled: { module: WebAssembly.Module; variant: 'simd' | 'relaxed' } | undefined;
 
-declare const process: { env: Record<string, string | undefined> } | undefined;
+declare const process:
+  | { env: Record<string, string | undefined>; getBuiltinModule?: (id: string) => unknown }
+  | undefined;
+
+/** On Node 20, turns on V8's relaxed-SIMD support (a no-op elsewhere); true if it may have changed. */
+function enableRelaxedSimdFlag(): boolean {
+  if (typeof process === 'undefined' || typeof process.getBuiltinModule !== 'function') return false;
+  try {
+    const v8 = process.getBuiltinModule('node:v8') as { setFlagsFromString?: (flags: string) => void } | undefined;
+    if (typeof v8?.setFlagsFromString !== 'function') return false;
+    v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** The compiled kernel module (compiled once per thread) and which build it is. */
 export function kernelModule(): { module: WebAssembly.Module; variant: 'simd' | 'relaxed' } {
   if (compiled) return compiled;
   const forced = typeof process !== 'undefined' ? process.env.SIMDEX_KERNELS : undefined;
   const relaxed = decodeBase64(relaxedBase64);
-  if (forced !== 'simd' && WebAssembly.validate(relaxed)) {
+  if (forced !== 'simd' && (WebAssembly.validate(relaxed) || (enableRelaxedSimdFlag() && WebAssembly.validate(relaxed)))) {
     compiled = { module: new WebAssembly.Module(relaxed), variant: 'relaxed' };
   } else {
     const simd = decodeBase64(simdBase64);
@@ -98,11 +120,31 @@ export function setKernelModule(module: WebAssembly.Module, variant: 'simd' | 'r
 
 const instances = new WeakMap<WebAssembly.Memory, WasmKernels>();
 
+/**
+ * What the module's import `env.hnsw_load_vector(node, area, slot)` does on this thread: an HNSW graph
+ * whose vectors live in vector segments (storage/HNSWVectorSegments) has node's vector copied into
+ * the thread's vector area `area` of every segment. Set by search/hnswSearch before it calls the
+ * graph's kernels; no other kernel calls it.
+ */
+let loadVectorHook: (node: number, area: number, slot: number) => void = () => {
+  throw new Error('hnsw_load_vector: no HNSW vector segments are bound on this thread');
+};
+
+/** Sets this thread's hnsw_load_vector (see loadVectorHook). */
+export function setHnswLoadVector(fn: (node: number, area: number, slot: number) => void): void {
+  loadVectorHook = fn;
+}
+
+/** The imports of the kernel module for an instance on `memory`. */
+export function kernelImports(memory: WebAssembly.Memory): WebAssembly.Imports {
+  return { env: { memory, hnsw_load_vector: (node: number, area: number, slot: number) => loadVectorHook(node, area, slot) } };
+}
+
 /** The kernels bound to `memory`, for this thread. */
 export function kernelsFor(memory: WebAssembly.Memory): WasmKernels {
   let k = instances.get(memory);
   if (k === undefined) {
-    const instance = new WebAssembly.Instance(kernelModule().module, { env: { memory } });
+    const instance = new WebAssembly.Instance(kernelModule().module, kernelImports(memory));
     k = instance.exports as unknown as WasmKernels;
     instances.set(memory, k);
   }
