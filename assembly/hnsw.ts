@@ -13,6 +13,16 @@
 // and each thread has a scratch slot at slots + slot * slotBytes whose first word is the generation
 // of its visited table.
 //
+// Vectors outside the graph's memory (KIND_SPLIT: flat floats too many for one 4 GiB memory): the
+// `codes` region is empty and the vectors live in vector segments, other shared memories of
+// H_VPER vectors each (src/storage/HNSWVectorSegments.ts). This module, instantiated on the graph's
+// memory, cannot read them; it calls the distance kernel of segment s's own instance through the
+// function table (entry H_TBASE + s: that instance's fvec_L2sqr or fvec_inner_product, a direct
+// WebAssembly-to-WebAssembly call). Each thread has three vector areas in every segment: 0 the
+// query, 1 the node whose list add_link re-selects, 2 the candidate the heuristic weighs; the
+// imported hnsw_load_vector(node, area, slot) copies a stored vector into that area of every
+// segment (the search's query is written there by the caller).
+//
 // Distances are "smaller is better": squared L2, or the negated inner product (Faiss's
 // NegativeDistanceComputer); the caller negates inner-product results back.
 // Ties break on ids (Faiss's cmp2), so that results are deterministic.
@@ -22,7 +32,7 @@
 
 import { fvec_L2sqr, fvec_inner_product } from './distances';
 import { FLT_MAX, heap_replace_top, heap_reorder } from './heap';
-import { KIND_FLAT, storageBind, storageDist, storageSetQuery, storageSym } from './hnswStorage';
+import { KIND_FLAT, KIND_SPLIT, storageBind, storageDist, storageSetQuery, storageSym } from './hnswStorage';
 
 // ---- header (byte offsets of i32/u32 fields from h) -----------------------------------------------
 
@@ -45,6 +55,14 @@ const H_SLOTS: usize = 60;
 const H_SLOT_BYTES: usize = 64;
 const H_CODE_SIZE: usize = 72; // bytes per stored vector (d*4 for floats)
 const H_QAREA: usize = 92; // bytes reserved at the end of each slot for a quantized storage's query
+const H_VPER: usize = 96; // KIND_SPLIT: vectors per vector segment
+const H_VBASE: usize = 100; // KIND_SPLIT: byte offset of the first vector in every segment
+const H_VAREA: usize = 104; // KIND_SPLIT: bytes of one per-thread vector area (3 per thread from offset 0)
+const H_TBASE: usize = 108; // KIND_SPLIT: function-table entry of segment 0's distance kernel
+
+// @ts-ignore: decorator
+@external("env", "hnsw_load_vector")
+declare function hnsw_load_vector(node: i32, area: i32, slot: i32): void;
 
 // Bytes at the start of a slot reserved for the visited-table generation (and future per-thread state).
 const SLOT_HEADER: usize = 64;
@@ -69,6 +87,11 @@ let g_vt: usize = 0;
 let g_gen: u32 = 0;
 /** Sum of the bytes touched ahead of the distance computations (kept so the loads are not removed). */
 let g_touch: u32 = 0;
+let g_slotIdx: i32 = 0;
+let g_vper: u32 = 1;
+let g_vbase: usize = 0;
+let g_varea: usize = 0;
+let g_tbase: u32 = 0;
 
 function bind(h: usize, slot: i32): void {
   g_d = load<i32>(h + H_D);
@@ -86,6 +109,13 @@ function bind(h: usize, slot: i32): void {
   g_slot = <usize>load<u32>(h + H_SLOTS) + <usize>slot * <usize>load<u32>(h + H_SLOT_BYTES);
   g_vt = <usize>load<u32>(h + H_VISITED) + <usize>slot * (g_cap << 1);
   g_kind = storageBind(h, slot);
+  g_slotIdx = slot;
+  if (g_kind == KIND_SPLIT) {
+    g_vper = load<u32>(h + H_VPER);
+    g_vbase = <usize>load<u32>(h + H_VBASE);
+    g_varea = <usize>load<u32>(h + H_VAREA);
+    g_tbase = load<u32>(h + H_TBASE);
+  }
 }
 
 // ---- distances, neighbour lists, visited table --------------------------------------------------
@@ -95,9 +125,22 @@ function bind(h: usize, slot: i32): void {
  * flat storage; for codes, from the query set by storageSetQuery (q is not read).
  */
 @inline function distTo(q: usize, id: i32): f32 {
+  if (g_kind == KIND_SPLIT) return segDist(0, id);
   if (g_kind != KIND_FLAT) return storageDist(id);
   const y = g_codes + <usize>id * g_stride;
   return g_metric == 1 ? fvec_L2sqr(q, y, g_d) : -fvec_inner_product(q, y, g_d);
+}
+
+/**
+ * KIND_SPLIT: distance from this thread's vector area `area` to stored vector id, computed by the
+ * instance of id's vector segment (smaller is better).
+ */
+function segDist(area: i32, id: i32): f32 {
+  const seg = <u32>id / g_vper;
+  const local = <u32>id - seg * g_vper;
+  const a = (<usize>g_slotIdx * 3 + <usize>area) * g_varea;
+  const dis = call_indirect<f32>(g_tbase + seg, a, g_vbase + <usize>local * g_stride, g_d);
+  return g_metric == 1 ? dis : -dis;
 }
 
 /** Distance between stored vectors a and b (Faiss's symmetric_dis). */
@@ -358,12 +401,16 @@ function shrinkNeighborList(dis: usize, ids: usize, n: usize, maxSize: usize, ou
     return n;
   }
   let nout: usize = 0;
+  const split = g_kind == KIND_SPLIT;
   for (let i: usize = 0; i < n; i++) {
     const v1 = iAt(ids, i);
     const d1 = dAt(dis, i);
     let good = true;
+    if (split && nout > 0) hnsw_load_vector(v1, 2, g_slotIdx);
     for (let j: usize = 0; j < nout; j++) {
-      if (symDist(iAt(outI, j), v1) < d1) {
+      const o = iAt(outI, j);
+      // the same sum either way round: (x - y)^2 and x*y are symmetric component by component
+      if ((split ? segDist(2, o) : symDist(o, v1)) < d1) {
         good = false;
         break;
       }
@@ -391,10 +438,12 @@ function addLink(src: i32, dest: i32, level: i32): void {
     return;
   }
   // full: the old neighbours and dest compete for the nb places
-  put(a_lkD, a_lkI, 0, symDist(src, dest), dest);
+  const split = g_kind == KIND_SPLIT;
+  if (split) hnsw_load_vector(src, 1, g_slotIdx);
+  put(a_lkD, a_lkI, 0, split ? segDist(1, dest) : symDist(src, dest), dest);
   for (let i: usize = 0; i < nb; i++) {
     const v = load<i32>(p + (i << 2));
-    put(a_lkD, a_lkI, i + 1, symDist(src, v), v);
+    put(a_lkD, a_lkI, i + 1, split ? segDist(1, v) : symDist(src, v), v);
   }
   sortAscending(a_lkD, a_lkI, nb + 1);
   const nout = shrinkNeighborList(a_lkD, a_lkI, nb + 1, nb, a_lsD, a_lsI);
@@ -437,6 +486,7 @@ export function hnsw_add(h: usize, slot: i32, pt: i32, q: usize): void {
   bindAdd(h);
   const ptLevel = load<i32>(g_levels + (<usize>pt << 2)) - 1;
   if (g_kind == KIND_FLAT) q = g_codes + <usize>pt * g_stride;
+  else if (g_kind == KIND_SPLIT) hnsw_load_vector(pt, 0, slot);
   else storageSetQuery(q);
   lockNode(pt);
   g_nearest = load<i32>(h + H_ENTRY);
@@ -533,7 +583,7 @@ export function hnsw_search(h: usize, slot: i32, q: usize, k: i32, ef: i32, hd: 
   const entry = load<i32>(h + H_ENTRY);
   let ndis = 0;
   if (entry >= 0) {
-    if (g_kind != KIND_FLAT) storageSetQuery(q);
+    if (g_kind != KIND_FLAT && g_kind != KIND_SPLIT) storageSetQuery(q);
     g_nearest = entry;
     g_dNearest = distTo(q, entry);
     for (let level = load<i32>(h + H_MAXLEVEL); level >= 1; level--) greedyUpdateNearest(q, level);
@@ -571,13 +621,15 @@ function searchFromCandidates(q: usize, k: usize, ef: i32, hd: usize, hi: usize)
     const p = linksOf(v0, 0);
     // First touch every unvisited neighbour's stored vector, so that their cache misses overlap
     // (WebAssembly has no prefetch instruction); then the distances, in the same order as Faiss.
-    let touched: u32 = 0;
-    for (let j = 0; j < nb; j++) {
-      const v1 = load<i32>(p + (<usize>j << 2));
-      if (v1 < 0) break;
-      if (!vtGet(v1)) touched += load<u8>(g_codes + <usize>v1 * g_stride);
+    if (g_kind != KIND_SPLIT) {
+      let touched: u32 = 0;
+      for (let j = 0; j < nb; j++) {
+        const v1 = load<i32>(p + (<usize>j << 2));
+        if (v1 < 0) break;
+        if (!vtGet(v1)) touched += load<u8>(g_codes + <usize>v1 * g_stride);
+      }
+      g_touch += touched;
     }
-    g_touch += touched;
     for (let j = 0; j < nb; j++) {
       const v1 = load<i32>(p + (<usize>j << 2));
       if (v1 < 0) break;

@@ -29,7 +29,7 @@ const H_D: usize = 0;
 const H_METRIC: usize = 4;
 const H_SLOTS: usize = 60;
 const H_SLOT_BYTES: usize = 64;
-const H_KIND: usize = 68; // 0 flat floats, 1 SQ codes, 2 PQ codes
+const H_KIND: usize = 68; // 0 flat floats, 1 SQ codes, 2 PQ codes, 3 flat floats in vector segments
 const H_CODE_SIZE: usize = 72;
 const H_P0: usize = 76; // SQ: qtype; PQ: M
 const H_P1: usize = 80; // PQ: nbits
@@ -41,6 +41,8 @@ const H_CODES: usize = 16;
 export const KIND_FLAT: i32 = 0;
 export const KIND_SQ: i32 = 1;
 export const KIND_PQ: i32 = 2;
+/** Flat floats outside the graph's memory (assembly/hnsw.ts computes those distances). */
+export const KIND_SPLIT: i32 = 3;
 
 // Per-thread state (each thread has its own instance of the module).
 let s_kind: i32 = 0;
@@ -63,7 +65,7 @@ let s_dis0: f32 = 0; // SQ inner product: <q, B>
 /** Reads the storage fields for thread `slot`; returns the storage kind. */
 export function storageBind(h: usize, slot: i32): i32 {
   s_kind = load<i32>(h + H_KIND);
-  if (s_kind == KIND_FLAT) return s_kind;
+  if (s_kind == KIND_FLAT || s_kind == KIND_SPLIT) return s_kind;
   s_isL2 = load<i32>(h + H_METRIC) == 1;
   s_d = load<i32>(h + H_D);
   s_dp = <usize>((s_d + 3) & ~3) << 2;

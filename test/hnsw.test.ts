@@ -4,9 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  HNSW, IndexHNSWFlat, IndexFlat, MetricType, InvalidArgumentError, NotSupportedError, IDSelectorRange, setNumThreads, getNumThreads, FLT_MAX,
+  HNSW, IndexHNSWFlat, IndexHNSWSQ, IndexFlat, MetricType, QuantizerType, InvalidArgumentError, NotSupportedError, IDSelectorRange, setNumThreads, getNumThreads, FLT_MAX,
 } from '../src/simdex.js';
 import { insertionOrder } from '../src/indexes/hnsw/HNSW.js';
+import { deserializeIndex, serializeIndex } from '../src/io/faiss/index.js';
 import { hnswAddReference, hnswSearchReference, l2sqrWasmOrder, innerProductWasmOrder, type HNSWGraphArrays } from '../src/kernels/referenceHNSW.js';
 import { generateDataset } from '../src/bench/dataset.js';
 import { Arena } from './helpers/arena.js';
@@ -248,6 +249,74 @@ test('IndexHNSWFlat: reconstruct, reconstructN, reset, incremental add, Faiss ar
   copy.dispose();
 });
 
+// Vectors in several memories: what lets an IndexHNSWFlat pass one 4 GiB WebAssembly memory
+// (766k vectors at d = 1280). Small segments exercise the same path on small data.
+for (const metric of METRICS) {
+  test(`IndexHNSWFlat ${mname(metric)}: vectors in segments of 700 (several memories) give the same graph, searches and file as one memory`, () => {
+    const d = 12;
+    const x = randomVectors(2500, d, 40 + metric);
+    const q = randomVectors(30, d, 41 + metric);
+    withThreads(1, () => {
+      const one = new IndexHNSWFlat(d, 8, metric);
+      const split = new IndexHNSWFlat(d, 8, metric);
+      split.hnsw.storeVectorsInSegments(700);
+      for (const index of [one, split]) {
+        index.add(x.subarray(0, 1000 * d));
+        index.add(x.subarray(1000 * d)); // grows the graph's memory and the vector segments
+      }
+      assert.equal(one.hnsw.vectorsInSegments, false);
+      assert.equal(split.hnsw.vectorsInSegments, true);
+      assert.equal(split.hnsw.vectorMemories.length, 4, 'ceil(2500 / 700) vector segments');
+      assert.deepEqual(split.hnsw.neighbors, one.hnsw.neighbors);
+      for (const ef of [8, 40]) {
+        const a = one.search(q, 10, { efSearch: ef });
+        assert.deepEqual(split.search(q, 10, { efSearch: ef }), a, `efSearch ${ef}`);
+        assert.deepEqual(withThreads(2, () => split.search(q, 10, { efSearch: ef })), a, `efSearch ${ef}, 2 threads`);
+      }
+      // across a segment boundary (699 | 700)
+      assert.deepEqual(split.reconstructN(695, 10), x.slice(695 * d, 705 * d));
+      assert.deepEqual(serializeIndex(split), serializeIndex(one));
+      // a populated index moves its vectors out and searches the same
+      const moved = deserializeIndex(serializeIndex(one)) as IndexHNSWFlat;
+      moved.hnsw.storeVectorsInSegments(1000);
+      assert.equal(moved.hnsw.vectorMemories.length, 3);
+      assert.deepEqual(moved.search(q, 10, { efSearch: 16 }), one.search(q, 10, { efSearch: 16 }));
+      moved.add(x.subarray(0, 10 * d));
+      assert.deepEqual(moved.reconstruct(2505), x.slice(5 * d, 6 * d));
+      // reset keeps the segments' size
+      split.reset();
+      assert.equal(split.hnsw.vectorsInSegments, true);
+      split.add(x.subarray(0, 1500 * d));
+      assert.equal(split.hnsw.vectorMemories.length, 3);
+      const exact = new IndexFlat(d, metric);
+      exact.add(x.subarray(0, 1500 * d));
+      assert.ok(recallAtK(split.search(q, 1, { efSearch: 64 }).labels, exact.search(q, 1).labels, 30, 1) >= 0.9);
+      for (const index of [one, split, moved]) index.dispose();
+    });
+  });
+}
+
+test('IndexHNSWFlat: a 2-thread build over vector segments is as good as one in one memory', () => {
+  const { ds, truth } = clustered();
+  const split = new IndexHNSWFlat(D, 32);
+  split.hnsw.storeVectorsInSegments(3000);
+  withThreads(2, () => split.add(ds.base));
+  assert.equal(split.hnsw.vectorMemories.length, 4);
+  const one = clustered().index;
+  const rs = recallAtK(split.search(ds.queries, 10, { efSearch: 64 }).labels, truth, NQ, 10);
+  const r1 = recallAtK(one.search(ds.queries, 10, { efSearch: 64 }).labels, truth, NQ, 10);
+  assert.ok(rs >= r1 - 0.02 && rs >= 0.9, `recall ${rs} (segments, 2 threads) vs ${r1} (one memory, 1 thread)`);
+  split.dispose();
+});
+
+test('HNSW vector segments: bad sizes and SQ / PQ storage are refused', () => {
+  const index = new IndexHNSWFlat(8, 4);
+  assert.throws(() => index.hnsw.storeVectorsInSegments(0), InvalidArgumentError);
+  assert.throws(() => index.hnsw.storeVectorsInSegments(2.5), InvalidArgumentError);
+  const sq = new IndexHNSWSQ(8, QuantizerType.QT_8bit, 4);
+  assert.throws(() => sq.hnsw.storeVectorsInSegments(100), /only float vectors/);
+});
+
 test('IndexHNSWFlat: bad parameters and removeIds get typed errors', () => {
   assert.throws(() => new IndexHNSWFlat(8, 1), (e: unknown) => e instanceof InvalidArgumentError && /`M`/.test(e.message));
   assert.throws(() => new IndexHNSWFlat(8, 2.5), InvalidArgumentError);
@@ -260,9 +329,12 @@ test('IndexHNSWFlat: bad parameters and removeIds get typed errors', () => {
   assert.throws(() => index.removeIds(new IDSelectorRange(0n, 2n)), (e: unknown) => e instanceof NotSupportedError && /does not support removal.*IndexIDMap2.*rebuild/.test(e.message));
   index.hnsw.efConstruction = 1e6;
   assert.throws(() => index.add(randomVectors(1, 8, 2)), (e: unknown) => e instanceof InvalidArgumentError && /`efConstruction`/.test(e.message));
-  // one WebAssembly memory: a few million vectors at d = 128
+  // float vectors go to segments past one memory: the graph's memory bounds the nodes (~10M at M = 32);
+  // a graph over SQ codes keeps them in its memory (d = 128 bytes a node: a few million)
   const mv = new HNSW(128, 32).maxVectors;
-  assert.ok(mv > 4.4e6 && mv < 4.8e6, `maxVectors ${mv}`);
+  assert.ok(mv > 1e7 && mv < 1.1e7, `maxVectors ${mv}`);
+  const mq = new IndexHNSWSQ(128, QuantizerType.QT_8bit, 32).hnsw.maxVectors;
+  assert.ok(mq > 7e6 && mq < 8e6, `maxVectors over SQ8 codes ${mq}`);
 });
 
 test('HNSW levels equal Python Faiss 1.7.3, and recall is within 0.03 of IndexHNSWFlat(d, 32)', { skip: !faissAvailable() && 'python3-faiss not installed' }, () => {

@@ -27,7 +27,7 @@
  * build (no fused multiply-add), so that the output is bit-identical on every engine.
  */
 import { simdBase64 } from '../kernels/wasm/modules.js';
-import type { WasmKernels } from '../kernels/wasm.js';
+import { kernelImports, type WasmKernels } from '../kernels/wasm.js';
 import { InvalidArgumentError } from '../errors.js';
 import { checkNonNegativeInt, checkPositiveInt } from '../validate.js';
 
@@ -435,7 +435,7 @@ class Gemm {
     const bytes = this.pOff + (Math.ceil(d / 8) * L * 32) + 64;
     const pages = Math.ceil(bytes / 65536);
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-    const instance = new WebAssembly.Instance(baselineModule(), { env: { memory: this.memory } });
+    const instance = new WebAssembly.Instance(baselineModule(), kernelImports(this.memory));
     this.kernels = instance.exports as unknown as WasmKernels;
     new Float32Array(this.memory.buffer, this.aOff, d * L).set(embedding);
     this.kernels.pack_block(this.pOff, this.aOff, d, L);

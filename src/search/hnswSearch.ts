@@ -4,11 +4,14 @@
  * range of node insertions through `hnsw_add`. Every function here runs on any thread: the index is
  * named by its shared memory (storage/HNSWSegment) and the caller says which scratch slot to use.
  */
-import { kernelsFor } from '../kernels/wasm.js';
+import { kernelsFor, setHnswLoadVector } from '../kernels/wasm.js';
 import { H, HNSW_SLOT_BYTES, HEADER_BYTES, SLOT_HEADER_BYTES } from '../storage/HNSWSegment.js';
+import { VECTOR_AREAS, bindOnThread, loaderFor, type VectorSegmentLayout } from '../storage/HNSWVectorSegments.js';
 
 export interface HNSWSearchTask {
   memory: WebAssembly.Memory;
+  /** The vector segments, when the vectors are outside the graph's memory (storage kind SPLIT). */
+  vectors?: WebAssembly.Memory[];
   /** 1 = L2, 0 = inner product */
   metric: number;
   d: number;
@@ -44,18 +47,38 @@ export function slotReserve(memory: WebAssembly.Memory): number {
   return new Int32Array(memory.buffer, 0, H.QAREA / 4 + 1)[H.QAREA / 4]!;
 }
 
+/**
+ * Vectors in vector segments: readies this thread's kernels for the graph on `memory` (its table
+ * entries, its hnsw_load_vector) and returns the segments' layout (read from the graph's header).
+ */
+function bindVectors(memory: WebAssembly.Memory, vectors: WebAssembly.Memory[]): VectorSegmentLayout {
+  const h = new Int32Array(memory.buffer, 0, HEADER_BYTES / 4);
+  const layout: VectorSegmentLayout = { d: h[H.D / 4]!, perSegment: h[H.VPER / 4]!, vbase: h[H.VBASE / 4]!, areaBytes: h[H.VAREA / 4]! };
+  bindOnThread(kernelsFor(memory), vectors, h[H.METRIC / 4]!);
+  setHnswLoadVector(loaderFor(vectors, layout));
+  return layout;
+}
+
 /** Runs queries [q0, q1) of the task on scratch slot `slot` (the caller checked searchScratch). */
 export function hnswSearchRange(task: HNSWSearchTask, q0: number, q1: number, slot: number): void {
-  const { d, k, ef, memory } = task;
+  const { d, k, ef, memory, vectors } = task;
   const s = searchScratch(d, k, ef, slot, slotReserve(memory))!;
   const kern = kernelsFor(memory);
   const buf = memory.buffer;
+  // vectors in segments: the query goes to this thread's area 0 in each of them
+  let areas: Float32Array[] = [];
+  if (vectors !== undefined) {
+    const layout = bindVectors(memory, vectors);
+    areas = vectors.map((m) => new Float32Array(m.buffer, slot * VECTOR_AREAS * layout.areaBytes, d));
+  }
   const qv = new Float32Array(buf, s.q, d);
   const dv = new Float32Array(buf, s.hd, k);
   const iv = new BigInt64Array(buf, s.hi, k);
   const negate = task.metric !== 1;
   for (let i = q0; i < q1; i++) {
-    qv.set(task.x.subarray(i * d, (i + 1) * d));
+    const query = task.x.subarray(i * d, (i + 1) * d);
+    qv.set(query);
+    for (const a of areas) a.set(query);
     kern.hnsw_search(0, slot, s.q, k, ef, s.hd, s.hi, s.tmp);
     const o = i * k;
     if (negate) {
@@ -70,6 +93,8 @@ export function hnswSearchRange(task: HNSWSearchTask, q0: number, q1: number, sl
 
 export interface HNSWAddTask {
   memory: WebAssembly.Memory;
+  /** The vector segments, when the vectors are outside the graph's memory (storage kind SPLIT). */
+  vectors?: WebAssembly.Memory[];
   /** node numbers to insert, in order */
   order: Int32Array;
   /**
@@ -85,6 +110,7 @@ export interface HNSWAddTask {
 export function hnswAddRange(task: HNSWAddTask, lo: number, hi: number, slot: number): void {
   const kern = kernelsFor(task.memory);
   const { x, n0 = 0, d = 0 } = task;
+  if (task.vectors !== undefined) bindVectors(task.memory, task.vectors);
   if (x === undefined) {
     for (let i = lo; i < hi; i++) kern.hnsw_add(0, slot, task.order[i]!, 0);
     return;

@@ -25,11 +25,14 @@
  *
  * Limit: one memory is at most 4 GiB (wasm32), that is about
  * (4 GiB - 64 MiB) / (d*4 + 8M + 140) vectors at M neighbours (4.6 million at d = 128, M = 32;
- * 766 thousand at d = 1280). A graph spread over several memories is future work.
+ * 766 thousand at d = 1280). Beyond, the float vectors move to vector segments (storage kind
+ * SPLIT, storage/HNSWVectorSegments) and this memory keeps the graph: (4 GiB - 64 MiB) / (8M + 140)
+ * nodes, 10 million at M = 32.
  * Growth replaces the memory by a larger one (capacity doubled) and copies what is used; pages are
  * backed by RAM only once touched, so unused capacity, slots and visited tables cost address space.
  */
 import { kernelsFor, type WasmKernels } from '../kernels/wasm.js';
+import { SEGMENT_TABLE_BASE, type VectorSegmentLayout } from './HNSWVectorSegments.js';
 import { MAX_MEMORY_BYTES, MAX_THREADS } from './Segment.js';
 
 /** Scratch bytes per thread: query, result heap (k*12 bytes) and beam (ef*8 bytes), or insertion buffers. */
@@ -67,10 +70,21 @@ export const H = {
   AUX: 84,
   AUX2: 88,
   QAREA: 92,
+  /** SPLIT: vectors per vector segment. */
+  VPER: 96,
+  /** SPLIT: byte offset of the first vector in every vector segment. */
+  VBASE: 100,
+  /** SPLIT: bytes of one per-thread vector area in a vector segment. */
+  VAREA: 104,
+  /** SPLIT: function-table entry of vector segment 0's distance kernel. */
+  TBASE: 108,
 } as const;
 
-/** What the graph's memory stores for each node (assembly/hnswStorage.ts computes the distances). */
-export const StorageKind = { FLAT: 0, SQ: 1, PQ: 2 } as const;
+/**
+ * What the graph's memory stores for each node (assembly/hnswStorage.ts computes the distances);
+ * SPLIT: nothing, the float vectors are in vector segments (storage/HNSWVectorSegments).
+ */
+export const StorageKind = { FLAT: 0, SQ: 1, PQ: 2, SPLIT: 3 } as const;
 export type StorageKind = (typeof StorageKind)[keyof typeof StorageKind];
 
 /** The storage of an HNSW memory other than its codeSize (defaults: flat floats). */
@@ -105,7 +119,12 @@ export interface HNSWSpec {
   metric: number;
   /** Flat floats when absent. */
   storage?: HNSWStorageSpec;
+  /** Storage kind SPLIT: where the vectors sit in the vector segments. */
+  vectors?: VectorSegmentLayout;
 }
+
+/** Flat float vectors kept in vector segments (storage/HNSWVectorSegments). */
+export const SPLIT_STORAGE: HNSWStorageSpec = { kind: StorageKind.SPLIT, p0: 0, p1: 0, auxBytes: 0, aux2Offset: 0, qareaBytes: 0 };
 
 interface Layout {
   slots: number;
@@ -124,7 +143,8 @@ function layout(spec: HNSWSpec, capacity: number, upperCapacity: number): Layout
   const slots = HEADER_BYTES;
   const visited = align(slots + MAX_THREADS * HNSW_SLOT_BYTES);
   const codes = align(visited + MAX_THREADS * capacity * 2);
-  const level0 = align(codes + capacity * spec.codeSize);
+  const codeBytes = spec.storage?.kind === StorageKind.SPLIT ? 0 : spec.codeSize;
+  const level0 = align(codes + capacity * codeBytes);
   const levels = align(level0 + capacity * 2 * spec.M * 4);
   const upoff = align(levels + capacity * 4);
   const locks = align(upoff + capacity * 4);
@@ -192,6 +212,19 @@ export class HNSWSegment {
     h[H.AUX / 4] = l.aux;
     h[H.AUX2 / 4] = l.aux + st.aux2Offset;
     h[H.QAREA / 4] = st.qareaBytes;
+    if (st.kind === StorageKind.SPLIT) {
+      const v = spec.vectors;
+      if (v === undefined) throw new RangeError('HNSW storage SPLIT needs the vector segments\' layout');
+      h[H.VPER / 4] = v.perSegment;
+      h[H.VBASE / 4] = v.vbase;
+      h[H.VAREA / 4] = v.areaBytes;
+      h[H.TBASE / 4] = SEGMENT_TABLE_BASE;
+    }
+  }
+
+  /** Whether the vectors are outside this memory (storage kind SPLIT). */
+  get split(): boolean {
+    return this.spec.storage?.kind === StorageKind.SPLIT;
   }
 
   /** Writes the quantizer's tables (storage.auxBytes bytes) where the kernels read them. */
@@ -246,7 +279,7 @@ export class HNSWSegment {
 
   /** Copies the first n nodes and `upperUsed` upper entries of `from` (a smaller segment). */
   copyFrom(from: HNSWSegment, n: number, upperUsed: number): void {
-    this.codesView(n).set(from.codesView(n));
+    if (!this.split) this.codesView(n).set(from.codesView(n));
     this.level0View(n).set(from.level0View(n));
     this.levelsView(n).set(from.levelsView(n));
     this.upoffView(n).set(from.upoffView(n));

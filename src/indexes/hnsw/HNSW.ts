@@ -24,9 +24,13 @@
  * the distance computers over codes are Faiss's (assembly/hnswStorage.ts). Over codes, `add` also
  * takes the float vectors the codes came from: the queries of the insertion searches, as in Faiss.
  *
- * Limit: one memory holds at most 4 GiB, about 4.6 million vectors at d = 128, M = 32
- * (HNSW.maxVectors gives the figure for any d, M); beyond that `add` fails with an
- * InvalidArgumentError. Spreading a graph over several memories is future work.
+ * No 4 GiB ceiling: one memory holds at most 4 GiB, about 4.6 million vectors and their graph at
+ * d = 128, M = 32, 766 thousand at d = 1280. When an add would go past that, the float vectors move
+ * out to vector segments (storage/HNSWVectorSegments: shared memories of up to 4 GiB each, as many as
+ * needed) and the graph's memory keeps only the graph, 10 million nodes at M = 32 (HNSW.maxVectors);
+ * the kernels then compute distances through the segments' instances. storeVectorsInSegments does
+ * the move at any time (with smaller segments if asked). Graphs over SQ / PQ codes stay in one
+ * memory (a code is d bytes or less: 4 million 1280-d vectors in SQ8).
  *
  * Threads: batch searches use every thread of the pool, each in its own scratch slot and visited
  * table. Insertion runs on several threads like Faiss's (per-node locks, Atomics in the shared
@@ -40,7 +44,8 @@ import { MetricType } from '../../MetricType.js';
 import { hnswSearchReference, type HNSWGraphArrays } from '../../kernels/referenceHNSW.js';
 import { pqStorageReference, sqStorageReference, type HNSWStorageReference } from '../../kernels/referenceHNSWStorage.js';
 import { hnswAddRange, hnswSearchRange, searchScratch, type HNSWAddTask, type HNSWSearchTask } from '../../search/hnswSearch.js';
-import { FLAT_STORAGE, HNSWSegment, HNSW_SLOT_BYTES, StorageKind, type HNSWSpec, type HNSWStorageSpec } from '../../storage/HNSWSegment.js';
+import { FLAT_STORAGE, HNSWSegment, HNSW_SLOT_BYTES, SPLIT_STORAGE, StorageKind, type HNSWSpec, type HNSWStorageSpec } from '../../storage/HNSWSegment.js';
+import { HNSWVectorSegments } from '../../storage/HNSWVectorSegments.js';
 import { MAX_MEMORY_BYTES } from '../../storage/Segment.js';
 import { forgetDropped, getNumThreads, parallelFor } from '../../threads/pool.js';
 
@@ -89,6 +94,10 @@ export class HNSW {
   private upperUsed = 0;
   /** The quantizer's tables (storage.auxBytes bytes), written into every memory of the graph. */
   private aux: Uint8Array | undefined;
+  /** Flat storage: the float vectors, when they are outside the graph's memory. */
+  private vectors: HNSWVectorSegments | undefined;
+  /** Vectors per segment that storeVectorsInSegments asked for (kept across reset). */
+  private vectorsPerSegment: number | undefined;
 
   /**
    * @param storage for SQ / PQ codes: the storage's layout and its codeSize (default: flat float
@@ -178,7 +187,77 @@ export class HNSW {
   // ---- memory ------------------------------------------------------------------------------------
 
   private get spec(): HNSWSpec {
+    if (this.vectors !== undefined) {
+      return { d: this.d, M: this.M, codeSize: this.codeSize, metric: this.metricType, storage: SPLIT_STORAGE, vectors: this.vectors.layout };
+    }
     return { d: this.d, M: this.M, codeSize: this.codeSize, metric: this.metricType, storage: this.storage };
+  }
+
+  /** The layout of the graph's memory at its largest: without the vectors for flat storage. */
+  private get limitSpec(): HNSWSpec {
+    return this.quantized ? this.spec : { d: this.d, M: this.M, codeSize: this.codeSize, metric: this.metricType, storage: SPLIT_STORAGE };
+  }
+
+  /** Whether the float vectors are in vector segments, outside the graph's memory. */
+  get vectorsInSegments(): boolean {
+    return this.vectors !== undefined;
+  }
+
+  /** The vector segments' memories (empty while the vectors are in the graph's memory). */
+  get vectorMemories(): readonly WebAssembly.Memory[] {
+    return this.vectors?.memories ?? [];
+  }
+
+  /**
+   * Moves the float vectors out of the graph's memory into vector segments of `perSegment` vectors
+   * (default: as many as a 4 GiB memory holds), where they stay, also after reset. An add does this
+   * by itself when the graph and its vectors would no longer fit in one memory; smaller segments are
+   * for tests and for spreading a large index over many memories. Searches and graphs built are the
+   * same either way; distances to vectors in segments cost a call between instances.
+   */
+  storeVectorsInSegments(perSegment?: number): void {
+    if (this.quantized) throw new InvalidArgumentError('storage', 'holds SQ / PQ codes: only float vectors (IndexHNSWFlat) go to vector segments');
+    if (perSegment !== undefined && (!Number.isInteger(perSegment) || perSegment < 1)) {
+      throw new InvalidArgumentError('perSegment', `must be a positive integer, got ${describeValue(perSegment)}`);
+    }
+    const vectors = new HNSWVectorSegments(this.d, perSegment);
+    const n = this.ntotal;
+    vectors.ensure(Math.max(n, 1));
+    // copy in chunks: a large graph's vectors need not fit in one typed array
+    const chunk = Math.max(1, Math.floor((64 << 20) / (this.d * 4)));
+    for (let i0 = 0; i0 < n; i0 += chunk) {
+      const m = Math.min(chunk, n - i0);
+      vectors.write(i0, this.readVectors(i0, m));
+    }
+    const old = this.seg;
+    const oldVectors = this.vectors;
+    this.vectors = vectors;
+    this.vectorsPerSegment = perSegment ?? vectors.perSegment;
+    if (old !== undefined) {
+      const seg = new HNSWSegment(this.spec, old.capacity, old.upperCapacity);
+      seg.copyFrom(old, n, this.upperUsed);
+      this.seg = seg;
+      this.syncState();
+    }
+    const before = [...(old ? [old.memory] : []), ...(oldVectors?.memories ?? [])];
+    forgetDropped(before, [...(this.seg ? [this.seg.memory] : []), ...vectors.memories]);
+  }
+
+  /** Float vectors i0 .. i0+n-1 of flat storage, wherever they are. */
+  private readVectors(i0: number, n: number): Float32Array {
+    if (this.vectors !== undefined) return this.vectors.read(i0, n);
+    const bytes = this.seg!.codesView(i0 + n).slice(i0 * this.codeSize);
+    return new Float32Array(bytes.buffer, 0, n * this.d);
+  }
+
+  /** Writes the codes of nodes n0 .. (the caller made room). */
+  private writeCodes(n0: number, codes: Uint8Array): void {
+    if (this.vectors === undefined) {
+      this.seg!.codesView(n0 + codes.length / this.codeSize).set(codes, n0 * this.codeSize);
+      return;
+    }
+    const floats = codes.byteOffset % 4 === 0 ? new Float32Array(codes.buffer, codes.byteOffset, codes.length / 4) : new Float32Array(codes.slice().buffer);
+    this.vectors.write(n0, floats);
   }
 
   /** Expected int32 entries of upper-level lists for n nodes (n/(M-1) upper levels of M entries). */
@@ -186,17 +265,25 @@ export class HNSW {
     return Math.ceil((n * this.M * 1.25) / (this.M - 1)) + 16 * this.M;
   }
 
-  /** About how many vectors one memory holds at this d, M and code size. */
+  /**
+   * About how many nodes the graph can have at this d, M and code size: the graph and its codes in
+   * one memory (SQ / PQ); for float vectors, the graph alone (the vectors go to segments).
+   */
   get maxVectors(): number {
-    const fixed = HNSWSegment.bytesFor(this.spec, 0, 0);
-    const per = HNSWSegment.bytesFor(this.spec, 1 << 20, this.upperFor(1 << 20)) - fixed;
+    const spec = this.limitSpec;
+    const fixed = HNSWSegment.bytesFor(spec, 0, 0);
+    const per = HNSWSegment.bytesFor(spec, 1 << 20, this.upperFor(1 << 20)) - fixed;
     return Math.floor(((MAX_MEMORY_BYTES - fixed) / per) * (1 << 20));
   }
 
   /** Makes room for `nodes` nodes and `upper` upper-list entries, doubling the capacity when it grows. */
   private ensureCapacity(nodes: number, upper: number): void {
     const old = this.seg;
-    if (old !== undefined && nodes <= old.capacity && upper <= old.upperCapacity) return;
+    if (old !== undefined && nodes <= old.capacity && upper <= old.upperCapacity) {
+      // new vector segments need nothing more: each thread places them in its table when it binds
+      this.vectors?.ensure(nodes);
+      return;
+    }
     const fits = (c: number, u: number): boolean => HNSWSegment.bytesFor(this.spec, c, u) <= MAX_MEMORY_BYTES;
     let cap = Math.max(nodes, old === undefined ? MIN_CAPACITY : nodes <= old.capacity ? old.capacity : old.capacity * 2);
     let ucap = Math.max(upper, this.upperFor(cap));
@@ -204,7 +291,14 @@ export class HNSW {
       cap = nodes;
       ucap = Math.max(upper, Math.min(this.upperFor(cap), upper + 64 * this.M));
     }
-    if (!fits(cap, ucap)) throw this.tooLarge(nodes);
+    if (!fits(cap, ucap)) {
+      if (this.quantized || this.vectors !== undefined) throw this.tooLarge(nodes);
+      // float vectors: out of the graph's memory, into vector segments
+      this.storeVectorsInSegments();
+      this.ensureCapacity(nodes, upper);
+      return;
+    }
+    this.vectors?.ensure(nodes);
     const seg = new HNSWSegment(this.spec, cap, ucap);
     if (this.aux !== undefined) seg.setAux(this.aux);
     if (old !== undefined) {
@@ -218,8 +312,10 @@ export class HNSW {
   private tooLarge(nodes: number): InvalidArgumentError {
     return new InvalidArgumentError(
       'x',
-      `would bring the HNSW index to ${nodes} vectors: an HNSW index keeps its vectors and graph in one WebAssembly memory of at most 4 GiB, ` +
-        `about ${this.maxVectors} vectors at d = ${this.d}, M = ${this.M} (a graph over several memories is not implemented yet)`,
+      this.quantized
+        ? `would bring the HNSW index to ${nodes} vectors: a graph over SQ / PQ codes keeps its codes and graph in one WebAssembly memory of at most 4 GiB, ` +
+            `about ${this.maxVectors} vectors at d = ${this.d}, M = ${this.M}`
+        : `would bring the HNSW index to ${nodes} vectors: the graph's memory (at most 4 GiB) holds about ${this.maxVectors} nodes at M = ${this.M}`,
     );
   }
 
@@ -246,7 +342,7 @@ export class HNSW {
     }
     const M = this.M;
     // refuse before drawing levels, so that a refused add leaves the graph as it was
-    if (HNSWSegment.bytesFor(this.spec, this.ntotal + n, this.upperUsed + Math.ceil((n * M) / (M - 1))) > MAX_MEMORY_BYTES) {
+    if (HNSWSegment.bytesFor(this.limitSpec, this.ntotal + n, this.upperUsed + Math.ceil((n * M) / (M - 1))) > MAX_MEMORY_BYTES) {
       throw this.tooLarge(this.ntotal + n);
     }
     this.checkScratch();
@@ -259,7 +355,7 @@ export class HNSW {
     }
     this.ensureCapacity(n0 + n, this.upperUsed + upperNeeded);
     const seg = this.seg!;
-    seg.codesView(n0 + n).set(codes, n0 * this.codeSize);
+    this.writeCodes(n0, codes);
     seg.levelsView(n0 + n).set(levels, n0);
     seg.level0View(n0 + n).fill(-1, n0 * 2 * M);
     const upoff = seg.upoffView(n0 + n);
@@ -301,7 +397,9 @@ export class HNSW {
   /** Inserts nodes whose top level is `level`, in order (x: over codes, the vectors of nodes n0 ..). */
   private insertLevel(order: Int32Array, level: number, x: Float32Array | undefined, n0: number): void {
     const seg = this.seg!;
-    const task = (o: Int32Array): HNSWAddTask => (x === undefined ? { memory: seg.memory, order: o } : { memory: seg.memory, order: o, x, n0, d: this.d });
+    const vectors = this.vectors?.memories;
+    const task = (o: Int32Array): HNSWAddTask =>
+      x === undefined ? { memory: seg.memory, vectors, order: o } : { memory: seg.memory, vectors, order: o, x, n0, d: this.d };
     this.syncState();
     let s = 0;
     // the first node of the graph, and a node above the current top, change the entry point: alone
@@ -337,6 +435,7 @@ export class HNSW {
     const ef = Math.max(checkEf(efSearch, 'efSearch'), k);
     const task: HNSWSearchTask = {
       memory: seg.memory,
+      vectors: this.vectors?.memories,
       metric: this.metricType,
       d,
       k,
@@ -376,6 +475,7 @@ export class HNSW {
   /** Codes of nodes i0 .. i0+n-1 (a copy). */
   codes(i0: number, n: number): Uint8Array {
     if (n === 0 || this.seg === undefined) return new Uint8Array(0);
+    if (this.vectors !== undefined) return new Uint8Array(this.vectors.read(i0, n).buffer);
     return this.seg.codesView(i0 + n).slice(i0 * this.codeSize);
   }
 
@@ -529,7 +629,7 @@ export class HNSW {
     if (n === 0) return;
     this.ensureCapacity(n, upper);
     const seg = this.seg!;
-    seg.codesView(n).set(g.codes);
+    this.writeCodes(0, g.codes);
     seg.levelsView(n).set(g.levels);
     const level0 = seg.level0View(n);
     const upoff = seg.upoffView(n);
@@ -554,8 +654,9 @@ export class HNSW {
 
   /** Removes every node (Faiss's HNSW::reset; the level generator is not reseeded, as in Faiss). */
   reset(): void {
-    if (this.seg !== undefined) forgetDropped([this.seg.memory], []);
+    forgetDropped([...(this.seg ? [this.seg.memory] : []), ...(this.vectors?.memories ?? [])], []);
     this.seg = undefined;
+    this.vectors = this.vectorsPerSegment === undefined ? undefined : new HNSWVectorSegments(this.d, this.vectorsPerSegment);
     this.ntotal = 0;
     this.upperUsed = 0;
     this.entryPoint = -1;
