@@ -18,6 +18,9 @@ export interface IndexFlatCodesOptions {
   maxSegmentBytes?: number;
 }
 
+/** Floats an add encodes at once. */
+const ADD_CHUNK_BYTES = 1 << 30;
+
 export abstract class IndexFlatCodes extends Index {
   protected readonly store: CodeStore;
 
@@ -49,7 +52,14 @@ export abstract class IndexFlatCodes extends Index {
   add(x: Float32Array): void {
     checkVectors(x, this.d);
     if (!this.isTrained) throw new NotTrainedError(this.label, 'add');
-    this.store.add(this.encode(x));
+    // in chunks of at most 1 GiB of floats: codes of more than 4 GiB are no Uint8Array in V8
+    // (1M x 1280 floats are 5.1 GB), and a chunk's codes are a temporary copy
+    const n = x.length / this.d;
+    const chunk = Math.max(1, Math.floor(ADD_CHUNK_BYTES / (this.d * 4)));
+    if (n > chunk) this.store.reserve(n);
+    for (let i0 = 0; i0 < n; i0 += chunk) {
+      this.store.add(this.encode(n <= chunk ? x : x.subarray(i0 * this.d, Math.min(n, i0 + chunk) * this.d)));
+    }
     this.ntotal = this.store.ntotal;
   }
 

@@ -250,13 +250,18 @@ export class HNSW {
     return new Float32Array(bytes.buffer, 0, n * this.d);
   }
 
-  /** Writes the codes of nodes n0 .. (the caller made room). */
-  private writeCodes(n0: number, codes: Uint8Array): void {
+  /** Writes the codes (or, flat, the floats) of nodes n0 .. (the caller made room). */
+  private writeCodes(n0: number, codes: Uint8Array | Float32Array): void {
+    const n = codes.byteLength / this.codeSize;
     if (this.vectors === undefined) {
-      this.seg!.codesView(n0 + codes.length / this.codeSize).set(codes, n0 * this.codeSize);
+      const bytes = codes instanceof Uint8Array ? codes : new Uint8Array(codes.buffer, codes.byteOffset, codes.byteLength);
+      this.seg!.codesView(n0 + n).set(bytes, n0 * this.codeSize);
       return;
     }
-    const floats = codes.byteOffset % 4 === 0 ? new Float32Array(codes.buffer, codes.byteOffset, codes.length / 4) : new Float32Array(codes.slice().buffer);
+    const floats =
+      codes instanceof Float32Array ? codes
+      : codes.byteOffset % 4 === 0 ? new Float32Array(codes.buffer, codes.byteOffset, codes.length / 4)
+      : new Float32Array(codes.slice().buffer);
     this.vectors.write(n0, floats);
   }
 
@@ -331,8 +336,9 @@ export class HNSW {
    * and links them into the graph (Faiss's IndexHNSW::add: prepare_level_tab then hnsw_add_vertices).
    * x: over codes, the n*d floats the codes were encoded from (the insertion searches' queries).
    */
-  add(codes: Uint8Array, x?: Float32Array): void {
-    const n = codes.length / this.codeSize;
+  add(codes: Uint8Array | Float32Array, x?: Float32Array): void {
+    if (codes instanceof Float32Array && this.quantized) throw new InvalidArgumentError('codes', 'must be the Uint8Array codes of the SQ / PQ storage');
+    const n = codes.byteLength / this.codeSize;
     if (n === 0) return;
     if (this.quantized) {
       if (x === undefined || x.length !== n * this.d) {

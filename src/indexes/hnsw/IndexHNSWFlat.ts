@@ -11,7 +11,8 @@
  *   index.hnsw.efSearch = 64;                    // or per call: search(q, k, { efSearch: 64 })
  *   const { distances, labels } = index.search(q, 10);
  *
- * Limit: vectors and graph share one WebAssembly memory of at most 4 GiB (`hnsw.maxVectors`).
+ * No 4 GiB limit: past one WebAssembly memory the vectors move to vector segments (HNSW's
+ * storeVectorsInSegments); the graph's memory bounds the nodes (`hnsw.maxVectors`, 10 million at M = 32).
  *
  * Against Faiss: a graph built on one thread is identical to Faiss's (test/io.hnsw.test.ts). Searched on
  * the same graph, about 0.3 % of the labels differ from Faiss 1.7.3's, not on ties: simdex returns a
@@ -34,7 +35,8 @@ export class IndexHNSWFlat extends IndexHNSW {
 
   add(x: Float32Array): void {
     checkVectors(x, this.d);
-    this.hnsw.add(new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
+    // the floats themselves: a byte view of more than 4 GiB (1M x 1280) is no typed array in V8
+    this.hnsw.add(x);
     this.ntotal = this.hnsw.ntotal;
   }
 
