@@ -593,12 +593,13 @@ export class HNSW {
     assignProbas?: ArrayLike<number>;
     entryPoint: number;
     maxLevel: number;
-    codes: Uint8Array;
+    /** The codes, or for flat storage the floats. */
+    codes: Uint8Array | Float32Array;
   }): void {
     const n = g.levels.length;
     const M = this.M;
-    if (g.codes.length !== n * this.codeSize) {
-      throw new InvalidArgumentError('codes', `has ${g.codes.length} bytes, expected ntotal * codeSize = ${n * this.codeSize}`);
+    if (g.codes.byteLength !== n * this.codeSize || (g.codes instanceof Float32Array && this.quantized)) {
+      throw new InvalidArgumentError('codes', `has ${g.codes.byteLength} bytes, expected ntotal * codeSize = ${n * this.codeSize}${this.quantized ? ' in a Uint8Array' : ''}`);
     }
     if (g.cumNneighborPerLevel !== undefined) {
       const c = g.cumNneighborPerLevel;

@@ -177,7 +177,7 @@ export function readIndexHNSW(r: IOReader, fourccName: string, ctx: ReadContext)
   const storageAt = r.offset;
   const storage = readIndexAt(r, ctx);
   const m = metric === MetricType.L2 ? MetricType.L2 : MetricType.INNER_PRODUCT;
-  let codes: Uint8Array;
+  let codes: Uint8Array | Float32Array;
   let index: IndexHNSW | undefined;
   try {
     const expected =
@@ -209,8 +209,8 @@ export function readIndexHNSW(r: IOReader, fourccName: string, ctx: ReadContext)
       codes = storage.codes();
     } else {
       index = new IndexHNSWFlat(d, M, m);
-      const x = ntotal > 0 ? storage.reconstructN(0, ntotal) : new Float32Array(0);
-      codes = new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+      // the floats as they are: a byte view of more than 4 GiB of them is no typed array in V8
+      codes = ntotal > 0 ? storage.reconstructN(0, ntotal) : new Float32Array(0);
     }
   } catch (e) {
     index?.dispose();
