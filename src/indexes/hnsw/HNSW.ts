@@ -30,7 +30,7 @@
  * needed) and the graph's memory keeps only the graph, 10 million nodes at M = 32 (HNSW.maxVectors);
  * the kernels then compute distances through the segments' instances. storeVectorsInSegments does
  * the move at any time (with smaller segments if asked). Graphs over SQ / PQ codes stay in one
- * memory (a code is d bytes or less: 4 million 1280-d vectors in SQ8).
+ * memory (a code is d bytes or less: about 2.5 million 1280-d vectors in SQ8).
  *
  * Threads: batch searches use every thread of the pool, each in its own scratch slot and visited
  * table. Insertion runs on several threads like Faiss's (per-node locks, Atomics in the shared
