@@ -155,3 +155,17 @@ test('range_1q returns exactly the vectors within the radius', () => {
     assert.deepEqual(Array.from(got), expect);
   }
 });
+
+test('kernel build: relaxed SIMD (fused multiply-add) on Node 20 and later, the baseline with SIMDEX_KERNELS=simd', async () => {
+  const { kernelModule } = await import('../src/kernels/wasm.js');
+  const { execFileSync } = await import('node:child_process');
+  const forced = process.env.SIMDEX_KERNELS;
+  // Node 20 has it behind a V8 flag that simdex switches on; Node 22 and later by default
+  assert.equal(kernelModule().variant, forced === 'simd' ? 'simd' : 'relaxed');
+  const url = new URL('../src/kernels/wasm.js', import.meta.url).href;
+  const script = `import(${JSON.stringify(url)}).then((m) => console.log(m.kernelModule().variant))`;
+  const run = (env: Record<string, string | undefined>): string =>
+    execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' }).trim();
+  assert.equal(run({ SIMDEX_KERNELS: 'simd' }), 'simd');
+  assert.equal(run({ SIMDEX_KERNELS: '' }), 'relaxed');
+});
