@@ -55,7 +55,7 @@ export class HNSWVectorSegments {
   readonly layout: VectorSegmentLayout;
   readonly memories: WebAssembly.Memory[] = [];
   /** Vectors the segments have room for (grown by ensure). */
-  private capacity_ = 0;
+  private capacity = 0;
 
   constructor(
     readonly d: number,
@@ -68,19 +68,15 @@ export class HNSWVectorSegments {
     return this.layout.perSegment;
   }
 
-  get capacity(): number {
-    return this.capacity_;
-  }
-
   /** Makes room for n vectors: grows the last segment in place, then adds segments. */
   ensure(n: number): void {
     const { perSegment, vbase } = this.layout;
     const bytesPer = this.d * 4;
-    while (this.capacity_ < n) {
-      const s = Math.floor(this.capacity_ / perSegment);
+    while (this.capacity < n) {
+      const s = Math.floor(this.capacity / perSegment);
       const inSeg = Math.min(perSegment, n - s * perSegment);
       // grow ahead by half, as an array would, up to the segment's size
-      const want = Math.min(perSegment, Math.max(inSeg, Math.ceil((this.capacity_ - s * perSegment) * 1.5), 1024));
+      const want = Math.min(perSegment, Math.max(inSeg, Math.ceil((this.capacity - s * perSegment) * 1.5), 1024));
       const pages = Math.ceil((vbase + want * bytesPer) / PAGE);
       if (s === this.memories.length) {
         const maximum = Math.ceil((vbase + perSegment * bytesPer) / PAGE);
@@ -90,36 +86,32 @@ export class HNSWVectorSegments {
         const have = m.buffer.byteLength / PAGE;
         if (pages > have) m.grow(pages - have);
       }
-      this.capacity_ = s * perSegment + Math.min(perSegment, Math.floor((this.memories[s]!.buffer.byteLength - vbase) / bytesPer));
+      this.capacity = s * perSegment + Math.min(perSegment, Math.floor((this.memories[s]!.buffer.byteLength - vbase) / bytesPer));
     }
   }
 
   /** Writes vectors n0 .. n0 + x.length/d - 1 (the caller made room). */
   write(n0: number, x: Float32Array): void {
     const { d } = this;
-    const n = x.length / d;
-    for (let i = 0; i < n; ) {
-      const node = n0 + i;
-      const s = Math.floor(node / this.perSegment);
-      const local = node - s * this.perSegment;
-      const m = Math.min(n - i, this.perSegment - local);
-      new Float32Array(this.memories[s]!.buffer, this.layout.vbase + local * d * 4, m * d).set(x.subarray(i * d, (i + m) * d));
-      i += m;
-    }
+    this.forEachRun(n0, x.length / d, (stored, i) => stored.set(x.subarray(i * d, i * d + stored.length)));
   }
 
   /** Vectors i0 .. i0 + n - 1 into out (n*d floats; a new array by default). */
   read(i0: number, n: number, out = new Float32Array(n * this.d)): Float32Array {
-    const { d } = this;
+    this.forEachRun(i0, n, (stored, i) => out.set(stored, i * this.d));
+    return out;
+  }
+
+  /** Calls fn with a view of each run of vectors i0 .. i0+n-1 that one segment holds, and the run's first index i (from 0). */
+  private forEachRun(i0: number, n: number, fn: (stored: Float32Array, i: number) => void): void {
+    const { d, perSegment } = this;
     for (let i = 0; i < n; ) {
-      const node = i0 + i;
-      const s = Math.floor(node / this.perSegment);
-      const local = node - s * this.perSegment;
-      const m = Math.min(n - i, this.perSegment - local);
-      out.set(new Float32Array(this.memories[s]!.buffer, this.layout.vbase + local * d * 4, m * d), i * d);
+      const s = Math.floor((i0 + i) / perSegment);
+      const local = i0 + i - s * perSegment;
+      const m = Math.min(n - i, perSegment - local);
+      fn(new Float32Array(this.memories[s]!.buffer, this.layout.vbase + local * d * 4, m * d), i);
       i += m;
     }
-    return out;
   }
 }
 
@@ -159,7 +151,11 @@ export function loaderFor(segments: readonly WebAssembly.Memory[], layout: Vecto
     const s = Math.floor(node / perSegment);
     const from = (vbase + (node - s * perSegment) * d * 4) >> 2;
     let src = views[s]!;
-    if (from + d > src.length) src = views[s] = new Float32Array(segments[s]!.buffer);
+    if (from + d > src.length) {
+      src = views[s] = new Float32Array(segments[s]!.buffer);
+      // a short copy would leave a stale vector in the areas: fail loudly instead
+      if (from + d > src.length) throw new RangeError(`hnsw_load_vector: node ${node} lies past vector segment ${s} (${src.length * 4} bytes)`);
+    }
     const vec = src.subarray(from, from + d);
     const to = ((slot * VECTOR_AREAS + area) * areaBytes) >> 2;
     for (let t = 0; t < segments.length; t++) views[t]!.set(vec, to);
