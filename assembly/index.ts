@@ -13,3 +13,4 @@ export { hnsw_search, hnsw_search_tmp_bytes, hnsw_add, hnsw_add_scratch_bytes } 
 export { simd_peak_madd } from './peak';
 export { pq4_heapify, pq4_scan, pq4_lut_minmax, pq4_lut_round } from './pq4';
 export { refine_distances } from './refine';
+export { bounds_project, bounds_block, bounds_select, bounds_refine } from './bounds';

@@ -4,10 +4,16 @@
  * (IndexFlatCodes with codeSize = 4*d), kept in segments of shared WebAssembly memory: n*d*4 bytes, no
  * other per-vector memory. Search scans them all: one query (or a few) with direct distances on the
  * calling thread, batches split over the pool's threads with the blocked kernel.
+ *
+ * An L2 index of up to a few hundred thousand vectors of d >= 64 (a coarse quantizer, k-means
+ * centroids) searches with projected lower bounds once it has been searched enough to repay them
+ * (search/ProjectedL2Bounds): the same results, most distance computations skipped provably.
+ * `useBounds = false` turns this off.
  */
 import type { RangeSearchResult, SearchParameters, SearchResult } from '../Index.js';
 import { MetricType } from '../MetricType.js';
 import { rangeRange, type KnnTask, type RangeTask } from '../search/exhaustive.js';
+import { boundsFit, boundsRank, ProjectedL2Bounds, type ProjectionBasis } from '../search/ProjectedL2Bounds.js';
 import { parallelSearch } from '../threads/pool.js';
 import { checkFiniteNumber, checkVectors } from '../validate.js';
 import { IndexFlatCodes, type IndexFlatCodesOptions } from './IndexFlatCodes.js';
@@ -18,8 +24,51 @@ const MIN_QUERIES_PER_THREAD = 4;
 export type IndexFlatOptions = IndexFlatCodesOptions;
 
 export class IndexFlat extends IndexFlatCodes {
+  /**
+   * Search L2 with projected lower bounds when they pay (the results are the same); default true,
+   * false where the environment variable SIMDEX_FLAT_BOUNDS is 0 (for comparisons).
+   */
+  useBounds = boundsByDefault();
+  private bounds: ProjectedL2Bounds | undefined;
+  /** The last bounds' directions, the start of the next build's (k-means re-adds similar centroids). */
+  private lastBasis: ProjectionBasis | undefined;
+  /** Queries searched since the stored vectors last changed; false once the bounds pruned too little. */
+  private queriesSinceChange = 0;
+  private boundsUseful = true;
+
   constructor(d: number, metric: MetricType = MetricType.L2, options: IndexFlatOptions = {}) {
     super(d, metric, d * 4, options);
+  }
+
+  /**
+   * What the last search with bounds did: its queries and the stored vectors whose exact distance it
+   * computed (a full scan computes queries * ntotal); undefined when the current contents have not
+   * been searched with bounds.
+   */
+  get boundsStats(): { queries: number; candidates: number } | undefined {
+    const b = this.bounds;
+    return b === undefined || b.lastQueries === 0 ? undefined : { queries: b.lastQueries, candidates: b.lastCandidates };
+  }
+
+  protected override changed(): void {
+    this.bounds?.dispose();
+    this.bounds = undefined;
+    this.queriesSinceChange = 0;
+    this.boundsUseful = true;
+  }
+
+  /** The bounds of the current vectors, built when n more queries make them worth it; undefined if not used. */
+  private boundsFor(n: number, k: number): ProjectedL2Bounds | undefined {
+    if (!this.useBounds || this.metricType !== MetricType.L2 || !this.boundsUseful) return undefined;
+    if (this.segments.length !== 1 || !boundsFit(this.ntotal, this.d, k)) return undefined;
+    this.queriesSinceChange += n;
+    if (this.bounds === undefined) {
+      // building costs about as much as scanning for r queries
+      if (this.queriesSinceChange < 2 * boundsRank(this.d)) return undefined;
+      this.bounds = ProjectedL2Bounds.build(this.segmentRefs(), this.d, this.lastBasis);
+      this.lastBasis = this.bounds.basis;
+    }
+    return this.bounds;
   }
 
   protected encode(x: Float32Array): Uint8Array {
@@ -35,6 +84,23 @@ export class IndexFlat extends IndexFlatCodes {
   search(x: Float32Array, k: number, params?: SearchParameters): SearchResult {
     void params;
     const n = this.checkSearchArgs(x, k);
+    const bounds = n > 0 ? this.boundsFor(n, k) : undefined;
+    if (bounds !== undefined) {
+      const res = bounds.search(x, n, k, this.segmentRefs()[0]!);
+      // bounds that leave more than a quarter of the vectors to compute do not pay for these
+      // vectors; the next build starts from fresh directions
+      if (n >= 64 && bounds.lastCandidates > (n * this.ntotal) / 4) {
+        this.boundsUseful = false;
+        this.lastBasis = undefined;
+      }
+      return res;
+    }
+    return this.scan(x, k);
+  }
+
+  /** Every stored vector against every query. */
+  private scan(x: Float32Array, k: number): SearchResult {
+    const n = x.length / this.d;
     const task: KnnTask = {
       metric: this.metricType,
       d: this.d,
@@ -69,6 +135,11 @@ export class IndexFlat extends IndexFlatCodes {
     }
     return { lims, distances, labels };
   }
+}
+
+function boundsByDefault(): boolean {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  return env?.SIMDEX_FLAT_BOUNDS !== '0';
 }
 
 /** IndexFlat with the L2 metric. */

@@ -61,7 +61,11 @@ export abstract class IndexFlatCodes extends Index {
       this.store.add(this.encode(n <= chunk ? x : x.subarray(i0 * this.d, Math.min(n, i0 + chunk) * this.d)));
     }
     this.ntotal = this.store.ntotal;
+    this.changed();
   }
+
+  /** Called after every change of the stored codes (subclasses drop what they derived from them). */
+  protected changed(): void {}
 
   /** Appends codes made elsewhere (readers of index files, saEncode): n*codeSize bytes. */
   addCodes(codes: Uint8Array): void {
@@ -70,6 +74,7 @@ export abstract class IndexFlatCodes extends Index {
     }
     this.store.add(codes);
     this.ntotal = this.store.ntotal;
+    this.changed();
   }
 
   /** Allocates storage for n more vectors at once (readers and bulk loaders call it before adding). */
@@ -116,6 +121,7 @@ export abstract class IndexFlatCodes extends Index {
     const removed = this.store.compact((i) => !sel.isMember(BigInt(i)));
     this.ntotal = this.store.ntotal;
     forgetDropped(before, this.memories());
+    if (removed > 0) this.changed();
     return removed;
   }
 
@@ -125,6 +131,7 @@ export abstract class IndexFlatCodes extends Index {
     this.store.reset();
     this.ntotal = 0;
     forgetDropped(before, this.memories());
+    this.changed();
   }
 
   override dispose(): void {
@@ -132,6 +139,7 @@ export abstract class IndexFlatCodes extends Index {
     this.store.release();
     this.ntotal = 0;
     forgetDropped(before, []);
+    this.changed();
   }
 
   /** What a thread needs of each segment. */

@@ -34,6 +34,11 @@ export interface WasmKernels {
   knn_1q_ids(metric: number, q: number, y: number, d: number, ny: number, k: number, hd: number, hi: number, ids: number, tmp: number): void;
   knn_batch(metric: number, Q: number, nq: number, y: number, d: number, ny: number, k: number, hd: number, hi: number, idBase: bigint, ids: number, tmp: number, yblock: number): void;
   knn_batch_tmp_bytes(nq: number, d: number, yblock: number): number;
+  // projected lower bounds (assembly/bounds.ts)
+  bounds_project(X: number, n: number, d: number, mean: number, r: number, Pb: number, PbT: number, P: number, R: number, out: number, norms: number): void;
+  bounds_block(B: number, Q: number, nq: number, qn: number, P: number, yn: number, ny: number, d: number, k: number, hd: number, hi: number): void;
+  bounds_select(B: number, i0: number, nq: number, ny: number, thr: number, ids: number, lims: number, cap: number): number;
+  bounds_refine(Q: number, nq: number, d: number, y: number, ids: number, lims: number, k: number, hd: number, hi: number, dis: number): void;
   /** The SIMD multiply-add peak reference (assembly/peak.ts): iters steps of 64 flops. */
   simd_peak_madd(iters: number): number;
   range_1q(metric: number, q: number, y: number, d: number, ny: number, radius: number, outIdx: number, outDis: number, tmp: number): number;

@@ -13,6 +13,7 @@ import { pqAssignRange, pqEncodeRange, pqKnnRange, type PQAssignTask, type PQEnc
 import { hnswAddRange, hnswSearchRange, type HNSWAddTask, type HNSWSearchTask } from '../search/hnswSearch.js';
 import { pq4IvfRange, pq4KnnRange, type PQ4IvfTask, type PQ4KnnTask } from '../search/pq4Scan.js';
 import { refineFlatRange, type RefineFlatTask } from '../search/refineScan.js';
+import { boundsRange, type BoundsTask } from '../search/boundsScan.js';
 
 export type JobFn = (args: unknown, lo: number, hi: number, slot: number) => void;
 
@@ -29,6 +30,7 @@ export const jobs: Record<string, JobFn> = {
   'pq4.knn': (args, lo, hi, slot) => pq4KnnRange(args as PQ4KnnTask, lo, hi, slot),
   'pq4.ivfSearch': (args, lo, hi, slot) => pq4IvfRange(args as PQ4IvfTask, lo, hi, slot),
   'refine.flat': (args, lo, hi, slot) => refineFlatRange(args as RefineFlatTask, lo, hi, slot),
+  'flat.bounds': (args, lo, hi, slot) => boundsRange(args as BoundsTask, lo, hi, slot),
 };
 
 /** Registers a job (index modules add theirs at load time; workers load the same modules). */
