@@ -379,7 +379,7 @@ async function benchSimdex(factory: string, c: SimdexContext): Promise<MeasuredR
     let trainSeconds = 0;
     if (!index.isTrained) {
       const train = c.train ?? base;
-      const p = c.rep.start(`simdex ${factory}: train`, 'vectors');
+      const p = c.rep.start(`simdex ${factory}: train`, 'k-means iterations');
       withProgress(index, p, () => {
         const t = performance.now();
         index.train(train);

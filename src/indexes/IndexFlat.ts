@@ -5,7 +5,7 @@
  * other per-vector memory. Search scans them all: one query (or a few) with direct distances on the
  * calling thread, batches split over the pool's threads with the blocked kernel.
  *
- * An L2 index of up to a few hundred thousand vectors of d >= 64 (a coarse quantizer, k-means
+ * An L2 index of 512 to 131,072 vectors of d >= 64 (a coarse quantizer, k-means
  * centroids) searches with projected lower bounds once it has been searched enough to repay them
  * (search/ProjectedL2Bounds): the same results, most distance computations skipped provably.
  * `useBounds = false` turns this off.
