@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ref from '../src/kernels/reference.js';
+import * as refKmeans from '../src/kernels/referenceKmeans.js';
 import { FLT_MAX } from '../src/Index.js';
 import { Arena } from './helpers/arena.js';
 import { mulberry32, randomVectors } from './helpers/rng.js';
@@ -168,4 +169,36 @@ test('kernel build: relaxed SIMD (fused multiply-add) on Node 20 and later, the 
     execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' }).trim();
   assert.equal(run({ SIMDEX_KERNELS: 'simd' }), 'simd');
   assert.equal(run({ SIMDEX_KERNELS: '' }), 'relaxed');
+});
+
+test('kmeans_assigned_l2 and kmeans_accumulate match the reference (the sums bit for bit)', () => {
+  let seed = 900;
+  for (const d of [1, 3, 4, 7, 64, 130]) {
+    for (const [n, k, kFrozen] of [[1, 1, 0], [50, 7, 0], [333, 16, 3]] as const) {
+      for (const weighted of [false, true]) {
+        const ar = new Arena(16 << 20);
+        const x = randomVectors(n, d, seed++);
+        const c = randomVectors(k, d, seed++);
+        const rnd = mulberry32(seed++);
+        const assign = Int32Array.from({ length: n }, () => Math.floor(rnd() * k));
+        const weights = weighted ? Float32Array.from({ length: n }, () => rnd() * 3) : undefined;
+        const xp = ar.putF32(x);
+        const ap = ar.alloc(n * 4);
+        new Int32Array(ar.memory.buffer, ap, n).set(assign);
+        const out = ar.alloc(n * 4);
+        ar.k.kmeans_assigned_l2(xp, n, d, ar.putF32(c), ap, out);
+        const want = refKmeans.kmeansAssignedL2Reference(x, n, d, c, assign);
+        const got = ar.f32(out, n);
+        for (let i = 0; i < n; i++) assert.ok(Math.abs(got[i]! - want[i]!) <= 1e-5 * (1 + want[i]!), `assigned d=${d} i=${i}`);
+        const kk = k - kFrozen;
+        const sums = ar.alloc(kk * d * 8);
+        const counts = ar.alloc(kk * 8);
+        const wp = weights !== undefined ? ar.putF32(weights) : 0;
+        ar.k.kmeans_accumulate(xp, n, d, ap, kFrozen, wp, sums, counts);
+        const r = refKmeans.kmeansAccumulateReference(x, n, d, assign, kFrozen, weights, k);
+        assert.deepEqual(new Float64Array(ar.memory.buffer, sums, kk * d).slice(), r.sums, `sums d=${d} n=${n} weighted=${weighted}`);
+        assert.deepEqual(new Float64Array(ar.memory.buffer, counts, kk).slice(), r.counts, `counts d=${d} n=${n}`);
+      }
+    }
+  }
 });

@@ -34,6 +34,7 @@ import { Index } from '../Index.js';
 import { InvalidArgumentError, InvalidTypeError } from '../errors.js';
 import { IndexFlat, IndexFlatL2 } from '../indexes/IndexFlat.js';
 import { BoundedAssigner } from './boundedAssign.js';
+import { KmeansWorkspace } from './KmeansWorkspace.js';
 import { MetricType } from '../MetricType.js';
 import { fvecRenormL2 } from '../kernels/reference.js';
 import { getNumThreads } from '../threads/pool.js';
@@ -272,6 +273,7 @@ export class Clustering implements ClusteringParameters {
     const sums = new Float64Array(k * d);
     const t0 = now();
     let tSearch = 0;
+    let ws: KmeansWorkspace | undefined;
 
     for (let redo = 0; redo < nredo; redo++) {
       if (this.verbose && nredo > 1) log(`Outer iteration ${redo} / ${nredo}`);
@@ -288,12 +290,14 @@ export class Clustering implements ClusteringParameters {
 
       // exact L2 flat assignment: skip the points whose centroid provably did not change
       const bounded = useBounds(index, weights) ? new BoundedAssigner(nx, k, d) : undefined;
+      // the points in WebAssembly memory for the per-point loops (once per run)
+      ws ??= KmeansWorkspace.create(x, nx, d, k, weights);
       let obj = 0;
       for (let it = 0; it < niter; it++) {
         const ts = now();
         obj = 0;
         if (bounded !== undefined) {
-          bounded.run(x, centroids, index);
+          bounded.run(x, centroids, index, ws);
           assign.set(bounded.assign);
           for (let i = 0; i < nx; i++) obj += bounded.dis[i]!;
         } else {
@@ -303,7 +307,7 @@ export class Clustering implements ClusteringParameters {
         }
         tSearch += now() - ts;
 
-        computeCentroids(d, k, nx, kFrozen, x, assign, weights, hassign, sums, centroids);
+        computeCentroids(d, k, nx, kFrozen, x, assign, weights, hassign, sums, centroids, ws);
         const nsplit = splitClusters(d, k, nx, kFrozen, hassign, centroids);
         const stats: ClusteringIterationStats = {
           obj,
@@ -402,10 +406,13 @@ export function computeCentroids(
   hassign: Float64Array,
   sums: Float64Array,
   centroids: Float32Array,
+  ws?: KmeansWorkspace,
 ): void {
   hassign.fill(0);
   sums.fill(0);
-  if (weights === undefined) {
+  if (ws !== undefined) {
+    ws.accumulate(assign, kFrozen, hassign, sums);
+  } else if (weights === undefined) {
     for (let i = 0; i < n; i++) {
       const c = assign[i]! - kFrozen;
       if (c < 0) continue;

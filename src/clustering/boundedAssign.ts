@@ -12,6 +12,7 @@
  * Clustering when the assignment index is an exact L2 IndexFlat (Faiss's default).
  */
 import type { Index } from '../Index.js';
+import type { KmeansWorkspace } from './KmeansWorkspace.js';
 
 /** Relative slack on the bound test, so that float rounding never skips a point that moved. */
 const SLACK = 1 - 1e-5;
@@ -26,6 +27,7 @@ export class BoundedAssigner {
   private prevCentroids: Float32Array | undefined;
   /** Points searched in full at the last call (for stats and tests). */
   lastSearched = 0;
+  private current: Float32Array | undefined;
 
   constructor(
     readonly n: number,
@@ -40,9 +42,10 @@ export class BoundedAssigner {
 
   /**
    * Assigns the n points of x to the nearest of the k centroids, which `index` (an exact L2 index)
-   * holds, in order. centroids: k*d, the same as in the index.
+   * holds, in order. centroids: k*d, the same as in the index. ws: the points in WebAssembly memory,
+   * where the distances to the current centroids are computed (else here, in double).
    */
-  run(x: Float32Array, centroids: Float32Array, index: Index): void {
+  run(x: Float32Array, centroids: Float32Array, index: Index, ws?: KmeansWorkspace): void {
     const { n, k, d } = this;
     const prev = this.prevCentroids;
     let todo: Int32Array;
@@ -72,14 +75,20 @@ export class BoundedAssigner {
       }
       const list: number[] = [];
       const { assign, upper, lower, dis } = this;
+      const cur = ws !== undefined ? (this.current ??= new Float32Array(n)) : undefined;
+      if (ws !== undefined) ws.assignedDistances(centroids, assign, cur!);
       for (let i = 0; i < n; i++) {
         const a = assign[i]!;
         lower[i] = lower[i]! - (a === a1 ? m2 : m1);
         // exact distance to the (moved) current centroid
         let s = 0;
-        for (let j = 0, xo = i * d, co = a * d; j < d; j++) {
-          const t = x[xo + j]! - centroids[co + j]!;
-          s += t * t;
+        if (cur !== undefined) {
+          s = cur[i]!;
+        } else {
+          for (let j = 0, xo = i * d, co = a * d; j < d; j++) {
+            const t = x[xo + j]! - centroids[co + j]!;
+            s += t * t;
+          }
         }
         const u = Math.sqrt(s);
         upper[i] = u;

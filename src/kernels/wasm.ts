@@ -34,6 +34,9 @@ export interface WasmKernels {
   knn_1q_ids(metric: number, q: number, y: number, d: number, ny: number, k: number, hd: number, hi: number, ids: number, tmp: number): void;
   knn_batch(metric: number, Q: number, nq: number, y: number, d: number, ny: number, k: number, hd: number, hi: number, idBase: bigint, ids: number, tmp: number, yblock: number): void;
   knn_batch_tmp_bytes(nq: number, d: number, yblock: number): number;
+  // k-means' per-point loops (assembly/kmeans.ts)
+  kmeans_assigned_l2(x: number, n: number, d: number, c: number, assign: number, out: number): void;
+  kmeans_accumulate(x: number, n: number, d: number, assign: number, kFrozen: number, weights: number, sums: number, counts: number): void;
   // projected lower bounds (assembly/bounds.ts)
   bounds_project(X: number, n: number, d: number, mean: number, r: number, Pb: number, PbT: number, P: number, R: number, out: number, norms: number): void;
   bounds_block(B: number, Q: number, nq: number, qn: number, P: number, yn: number, ny: number, d: number, k: number, hd: number, hi: number): void;
