@@ -239,14 +239,14 @@ export function pq4_lut_minmax(tab: usize, nrows: i32, mins: usize, maxs: usize)
       lo = f32x4.pmin(lo, v);
       hi = f32x4.pmax(hi, v);
     }
-    let mn = f32x4.extract_lane(lo, 0);
-    let mx = f32x4.extract_lane(hi, 0);
-    for (let l = 1; l < 4; l++) {
-      const a = l == 1 ? f32x4.extract_lane(lo, 1) : l == 2 ? f32x4.extract_lane(lo, 2) : f32x4.extract_lane(lo, 3);
-      const b = l == 1 ? f32x4.extract_lane(hi, 1) : l == 2 ? f32x4.extract_lane(hi, 2) : f32x4.extract_lane(hi, 3);
-      if (a < mn) mn = a;
-      if (b > mx) mx = b;
-    }
+    // the horizontal min / max by lane swaps: no data-dependent branch (those mispredicted on
+    // every other row); pmin / pmax keep the first of equal values, as the scalar loop does
+    lo = f32x4.pmin(lo, i32x4.shuffle(lo, lo, 2, 3, 0, 1));
+    lo = f32x4.pmin(lo, i32x4.shuffle(lo, lo, 1, 0, 3, 2));
+    hi = f32x4.pmax(hi, i32x4.shuffle(hi, hi, 2, 3, 0, 1));
+    hi = f32x4.pmax(hi, i32x4.shuffle(hi, hi, 1, 0, 3, 2));
+    const mn = f32x4.extract_lane(lo, 0);
+    const mx = f32x4.extract_lane(hi, 0);
     store<f32>(mins + (<usize>i << 2), mn);
     store<f32>(maxs + (<usize>i << 2), mx);
   }
