@@ -30,6 +30,8 @@ export class IndexFlat extends IndexFlatCodes {
    */
   useBounds = boundsByDefault();
   private bounds: ProjectedL2Bounds | undefined;
+  /** Bounds of earlier contents, whose memories the next build reuses. */
+  private stale: ProjectedL2Bounds | undefined;
   /** The last bounds' directions, the start of the next build's (k-means re-adds similar centroids). */
   private lastBasis: ProjectionBasis | undefined;
   /** Queries searched since the stored vectors last changed; false once the bounds pruned too little. */
@@ -51,7 +53,8 @@ export class IndexFlat extends IndexFlatCodes {
   }
 
   protected override changed(): void {
-    this.bounds?.dispose();
+    // kept for their memories until the next build (or dispose)
+    this.stale = this.bounds ?? this.stale;
     this.bounds = undefined;
     this.queriesSinceChange = 0;
     this.boundsUseful = true;
@@ -65,10 +68,17 @@ export class IndexFlat extends IndexFlatCodes {
     if (this.bounds === undefined) {
       // building costs about as much as scanning for r queries
       if (this.queriesSinceChange < 2 * boundsRank(this.d)) return undefined;
-      this.bounds = ProjectedL2Bounds.build(this.segmentRefs(), this.d, this.lastBasis);
+      this.bounds = ProjectedL2Bounds.build(this.segmentRefs(), this.d, this.lastBasis, this.stale);
+      this.stale = undefined;
       this.lastBasis = this.bounds.basis;
     }
     return this.bounds;
+  }
+
+  override dispose(): void {
+    super.dispose();
+    this.stale?.dispose();
+    this.stale = undefined;
   }
 
   protected encode(x: Float32Array): Uint8Array {

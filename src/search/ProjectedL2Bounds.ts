@@ -98,18 +98,26 @@ export class ProjectedL2Bounds {
   /** max over the stored vectors of ||c - mu||^2 */
   private maxNorm2 = 0;
   private scratch: WebAssembly.Memory | undefined;
+  /** Whether scratch holds this basis (a recycled one holds the previous bounds'). */
+  private scratchReady = false;
   /** Queries of the last search and the candidates whose exact distance it computed. */
   lastQueries = 0;
   lastCandidates = 0;
 
-  private constructor(basis: ProjectionBasis, n: number) {
+  private constructor(basis: ProjectionBasis, n: number, recycle: ProjectedL2Bounds | undefined) {
     this.basis = basis;
     this.d = basis.d;
     this.r = basis.r;
     this.n = n;
     const rb = basis.r + 1;
     const packed = Math.ceil(n / 8) * rb * 32;
-    this.low = new Segment(align16(packed) + n * 4);
+    const bytes = align16(packed) + n * 4;
+    // the memories of the bounds these replace, when they are large enough (k-means rebuilds the
+    // bounds at every iteration: no new memories each time)
+    const scratch = recycle?.scratch;
+    this.low = recycle !== undefined && recycle.low.dataBytes >= bytes ? recycle.low : new Segment(bytes);
+    if (recycle !== undefined && recycle.low !== this.low) recycle.dispose();
+    this.scratch = scratch;
     this.packedOffset = this.low.dataOffset;
     this.normsOffset = this.low.dataOffset + align16(packed);
   }
@@ -118,13 +126,14 @@ export class ProjectedL2Bounds {
    * Bounds over the stored vectors (`segments`, read in place).
    * `previous`: the directions of an earlier build over similar vectors (k-means' previous
    * centroids), kept as they are (only the mean is recomputed): any orthonormal directions give
-   * valid bounds, good ones leave fewer candidates.
+   * valid bounds, good ones leave fewer candidates. `recycle`: bounds no longer valid whose memories
+   * the new ones may take over (they must not be used afterwards).
    */
-  static build(segments: readonly SegmentRef[], d: number, previous?: ProjectionBasis): ProjectedL2Bounds {
+  static build(segments: readonly SegmentRef[], d: number, previous?: ProjectionBasis, recycle?: ProjectedL2Bounds): ProjectedL2Bounds {
     const n = segments.reduce((s, g) => s + g.count, 0);
     const r = boundsRank(d);
     const basis = computeBasis(segments, n, d, r, previous !== undefined && previous.d === d && previous.r === r ? previous : undefined);
-    const b = new ProjectedL2Bounds(basis, n);
+    const b = new ProjectedL2Bounds(basis, n, recycle !== undefined && recycle.d === d && recycle.r === r ? recycle : undefined);
     const rb = r + 1;
     const all = new Float32Array(n * rb);
     let o = 0;
@@ -229,13 +238,14 @@ export class ProjectedL2Bounds {
 
   /** A memory of at least `bytes` for projecting, with the packed basis, its packed transpose and the mean (layout()). */
   private scratchMemory(bytes: number): WebAssembly.Memory {
-    if (this.scratch === undefined || this.scratch.buffer.byteLength < bytes) {
-      const { d, r } = this;
-      const lay = this.layout(0);
-      // the rows and their transpose are staged after the mean, then packed in place
-      const stage = lay.X;
-      const pages = Math.ceil(Math.max(bytes, stage + 2 * r * d * 4) / PAGE);
-      const mem = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    const { d, r } = this;
+    const lay = this.layout(0);
+    // the rows and their transpose are staged after the mean, then packed in place
+    const stage = lay.X;
+    const need = Math.max(bytes, stage + 2 * r * d * 4);
+    if (this.scratch === undefined || this.scratch.buffer.byteLength < need || !this.scratchReady) {
+      const pages = Math.ceil(need / PAGE);
+      const mem = this.scratch !== undefined && this.scratch.buffer.byteLength >= need ? this.scratch : new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
       const kern = kernelsFor(mem);
       const rows = this.basis.rows;
       new Float32Array(mem.buffer, stage, r * d).set(rows);
@@ -245,6 +255,7 @@ export class ProjectedL2Bounds {
       kern.pack_block(lay.PbT, stage + r * d * 4, d, r);
       new Float32Array(mem.buffer, lay.mean, d).set(this.basis.mean);
       this.scratch = mem;
+      this.scratchReady = true;
     }
     return this.scratch;
   }
