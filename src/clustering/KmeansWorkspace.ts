@@ -24,6 +24,7 @@ export class KmeansWorkspace {
   private readonly OUT: number;
   private readonly SUMS: number;
   private readonly COUNTS: number;
+  private readonly hasWeights: boolean;
 
   private constructor(
     readonly n: number,
@@ -47,12 +48,10 @@ export class KmeansWorkspace {
     this.hasWeights = weights !== undefined;
   }
 
-  private readonly hasWeights: boolean;
-
   /** A workspace for n points of dimension d and k centroids; undefined when the points are too large to copy. */
   static create(x: Float32Array, n: number, d: number, k: number, weights?: Float32Array): KmeansWorkspace | undefined {
-    const bytes = n * d * 4;
-    if (bytes > WORKSPACE_MAX_BYTES || bytes + k * d * 12 + n * 12 > 2 * WORKSPACE_MAX_BYTES) return undefined;
+    // the points, and the centroids with their float64 sums
+    if (n * d * 4 > WORKSPACE_MAX_BYTES || k * d * 12 > WORKSPACE_MAX_BYTES) return undefined;
     return new KmeansWorkspace(n, d, k, x, weights);
   }
 

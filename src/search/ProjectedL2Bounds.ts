@@ -156,11 +156,6 @@ export class ProjectedL2Bounds {
     return b;
   }
 
-  /** Bytes the bounds hold (the packed projections and their norms). */
-  get bytes(): number {
-    return Math.ceil(this.n / 8) * (this.r + 1) * 32 + this.n * 4;
-  }
-
   /**
    * The projections of n vectors: low = [P(x - mu), ||Q(x - mu)||] ((r+1) floats each) and
    * norm2 = ||x - mu||^2 (the `bounds_project` kernel, in blocks).
