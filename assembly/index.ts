@@ -14,4 +14,4 @@ export { simd_peak_madd } from './peak';
 export { pq4_heapify, pq4_scan, pq4_lut_minmax, pq4_lut_round } from './pq4';
 export { refine_distances } from './refine';
 export { bounds_project, bounds_block, bounds_select, bounds_refine } from './bounds';
-export { kmeans_assigned_l2, kmeans_accumulate } from './kmeans';
+export { kmeans_assigned_l2, kmeans_accumulate, kmeans_elkan_geometry, kmeans_elkan, kmeans_elkan_full } from './kmeans';

@@ -3,7 +3,7 @@
 // of the points of each centroid, accumulated in float64 in the points' order as Faiss's
 // compute_centroids does (so the centroids are those of the TypeScript loop, bit for bit).
 
-import { fvec_L2sqr } from './distances';
+import { fvec_L2sqr, fvec_inner_product } from './distances';
 
 /** out[i] = ||x_i - c_{assign[i]}||^2 for the n points x (d floats each); c: the centroids. */
 export function kmeans_assigned_l2(x: usize, n: i32, d: i32, c: usize, assign: usize, out: usize): void {
@@ -61,4 +61,201 @@ export function kmeans_accumulate(x: usize, n: i32, d: i32, assign: usize, kFroz
       }
     }
   }
+}
+
+// ---- Elkan's bounds (src/clustering/elkanAssign.ts) -------------------------------------------
+
+/**
+ * The centroid geometry of one Elkan iteration: half[a*k + b] = ||c_a - c_b|| / 2,
+ * sep[a] = min over b != a of half[a*k + b] (Infinity when k = 1), and drift[a] = ||c_a - prev_a||
+ * (how far each centroid moved since the lower bounds were set).
+ */
+export function kmeans_elkan_geometry(c: usize, prev: usize, k: i32, d: i32, half: usize, sep: usize, drift: usize): void {
+  const stride = <usize>d << 2;
+  for (let a = 0; a < k; a++) {
+    store<f32>(drift + (<usize>a << 2), sqrt<f32>(fvec_L2sqr(c + <usize>a * stride, prev + <usize>a * stride, d)));
+    store<f32>(half + ((<usize>a * <usize>k + <usize>a) << 2), 0);
+    for (let b = a + 1; b < k; b++) {
+      const h = sqrt<f32>(fvec_L2sqr(c + <usize>a * stride, c + <usize>b * stride, d)) * 0.5;
+      store<f32>(half + ((<usize>a * <usize>k + <usize>b) << 2), h);
+      store<f32>(half + ((<usize>b * <usize>k + <usize>a) << 2), h);
+    }
+  }
+  for (let a = 0; a < k; a++) {
+    let m: f32 = Infinity;
+    const row = half + ((<usize>a * <usize>k) << 2);
+    for (let b = 0; b < k; b++) {
+      if (b == a) continue;
+      m = min<f32>(m, load<f32>(row + (<usize>b << 2)));
+    }
+    store<f32>(sep + (<usize>a << 2), m);
+  }
+}
+
+/** 1 - 2^-20: each step's lowered bounds are shrunk by 16 ulps, more than its subtraction and product round. */
+const SHRINK: f32 = 0.99999904632568359375;
+
+/**
+ * One exact assignment step with Elkan's bounds. lower[i*k + c] bounds ||x_i - c_c|| from below
+ * (set by the previous steps; lowered here by drift[c]); with u = ||x_i - c_a|| computed exactly for
+ * the current centroid a = assign[i], a centroid c is skipped when u <= lower * slack or
+ * u <= half[a*k + c] * slack (then ||x_i - c_c|| >= u: c cannot be nearer), and the whole point when
+ * u <= sep[a] * slack. Other distances are computed and tighten the bounds; a nearer centroid (or an
+ * equally near one of lower number) takes the point. slack (just below 1) absorbs float rounding.
+ * Writes assign[i] and dis[i] = ||x_i - c_assign[i]||^2; returns the number of distances computed
+ * besides the n exact ones to the current centroids.
+ */
+export function kmeans_elkan(x: usize, n: i32, d: i32, c: usize, k: i32, half: usize, sep: usize, drift: usize, slack: f32, assign: usize, lower: usize, dis: usize): i32 {
+  const stride = <usize>d << 2;
+  const krow = <usize>k << 2;
+  const shrink = f32x4.splat(SHRINK);
+  const slackv = f32x4.splat(slack);
+  let computed = 0;
+  for (let i = 0; i < n; i++) {
+    const xi = x + <usize>i * stride;
+    const lrow = lower + <usize>i * krow;
+    const a0 = load<i32>(assign + (<usize>i << 2));
+    let a = a0;
+    let s = fvec_L2sqr(xi, c + <usize>a * stride, d);
+    let u = sqrt<f32>(s);
+    const u0 = u;
+    const search = u > load<f32>(sep + (<usize>a << 2)) * slack;
+    // The centroids moved: lower the bounds by as much (and by a few ulps for the rounding), four
+    // at a time, and test those four against u. A skip decided with an earlier (a, u) stays valid:
+    // it proves ||x - c|| >= that u >= the current one.
+    let j = 0;
+    for (; j + 4 <= k; j += 4) {
+      const o = <usize>j << 2;
+      const l = f32x4.mul(f32x4.sub(v128.load(lrow + o), v128.load(drift + o)), shrink);
+      v128.store(lrow + o, l);
+      if (!search) continue;
+      const uv = f32x4.splat(u);
+      const h = v128.load(half + ((<usize>a * <usize>k) << 2) + o);
+      let bits = i32x4.bitmask(v128.and(f32x4.lt(f32x4.mul(l, slackv), uv), f32x4.lt(f32x4.mul(h, slackv), uv)));
+      while (bits != 0) {
+        const cc = j + ctz(bits);
+        bits &= bits - 1;
+        if (cc == a || cc == a0) continue;
+        if (a != a0) {
+          // the current centroid changed within this group: test with its bounds
+          if (u <= load<f32>(lrow + (<usize>cc << 2)) * slack) continue;
+          if (u <= load<f32>(half + ((<usize>a * <usize>k + <usize>cc) << 2)) * slack) continue;
+        }
+        const sc = fvec_L2sqr(xi, c + <usize>cc * stride, d);
+        const dc = sqrt<f32>(sc);
+        store<f32>(lrow + (<usize>cc << 2), dc);
+        computed++;
+        if (sc < s || (sc == s && cc < a)) {
+          a = cc;
+          s = sc;
+          u = dc;
+        }
+      }
+    }
+    for (; j < k; j++) {
+      const lo = lrow + (<usize>j << 2);
+      const l = (load<f32>(lo) - load<f32>(drift + (<usize>j << 2))) * SHRINK;
+      store<f32>(lo, l);
+      if (!search || j == a || j == a0) continue;
+      if (u <= l * slack) continue;
+      if (u <= load<f32>(half + ((<usize>a * <usize>k + <usize>j) << 2)) * slack) continue;
+      const sc = fvec_L2sqr(xi, c + <usize>j * stride, d);
+      const dc = sqrt<f32>(sc);
+      store<f32>(lo, dc);
+      computed++;
+      if (sc < s || (sc == s && j < a)) {
+        a = j;
+        s = sc;
+        u = dc;
+      }
+    }
+    // the distance to the starting centroid is known exactly
+    store<f32>(lrow + (<usize>a0 << 2), u0);
+    store<i32>(assign + (<usize>i << 2), a);
+    store<f32>(dis + (<usize>i << 2), s);
+  }
+  return computed;
+}
+
+/**
+ * The full assignment step that starts (or restarts) Elkan's bounds, from the inner products
+ * lower[i*k + c] = <x_i, c_c> (the GEMM's, computed by the caller into the bounds' place):
+ * with the squared norms cnorms of the centroids (cmax their largest), each distance
+ * ||x_i||^2 + ||c||^2 - 2 <x_i, c> is known up to margin = rel * (||x_i||^2 + cmax). The centroids
+ * within 2 margins of the smallest are computed exactly (as differences) and the nearest of them
+ * (the lower number on ties) takes the point; lower[i*k + c] becomes the exact distance for those,
+ * sqrt(max(0, distance - margin)) for the others. Writes assign and dis (the exact squared
+ * distance); returns the number of exact distances computed.
+ */
+export function kmeans_elkan_full(x: usize, n: i32, d: i32, c: usize, k: i32, cnorms: usize, cmax: f32, rel: f32, assign: usize, lower: usize, dis: usize): i32 {
+  const stride = <usize>d << 2;
+  const krow = <usize>k << 2;
+  const k4 = k & ~3;
+  let computed = 0;
+  for (let i = 0; i < n; i++) {
+    const xi = x + <usize>i * stride;
+    const lrow = lower + <usize>i * krow;
+    const xn = fvec_inner_product(xi, xi, d);
+    const margin = rel * (xn + cmax);
+    // distances from the inner products, and the smallest
+    const xnv = f32x4.splat(xn);
+    const two = f32x4.splat(2);
+    let bestv = f32x4.splat(Infinity);
+    let j = 0;
+    for (; j < k4; j += 4) {
+      const o = <usize>j << 2;
+      const v = f32x4.sub(f32x4.add(xnv, v128.load(cnorms + o)), f32x4.mul(two, v128.load(lrow + o)));
+      v128.store(lrow + o, v);
+      bestv = f32x4.min(bestv, v);
+    }
+    let best = min<f32>(min<f32>(f32x4.extract_lane(bestv, 0), f32x4.extract_lane(bestv, 1)), min<f32>(f32x4.extract_lane(bestv, 2), f32x4.extract_lane(bestv, 3)));
+    for (; j < k; j++) {
+      const o = <usize>j << 2;
+      const v = xn + load<f32>(cnorms + o) - 2 * load<f32>(lrow + o);
+      store<f32>(lrow + o, v);
+      best = min<f32>(best, v);
+    }
+    // the candidates get exact distances, the others a bound
+    const cut = best + 2 * margin;
+    const cutv = f32x4.splat(cut);
+    const mv = f32x4.splat(margin);
+    const zero = f32x4.splat(0);
+    let a = -1;
+    let s: f32 = Infinity;
+    for (j = 0; j < k4; j += 4) {
+      const o = <usize>j << 2;
+      const v = v128.load(lrow + o);
+      let bits = i32x4.bitmask(f32x4.le(v, cutv));
+      v128.store(lrow + o, f32x4.sqrt(f32x4.max(zero, f32x4.sub(v, mv))));
+      while (bits != 0) {
+        const jj = j + ctz(bits);
+        bits &= bits - 1;
+        const sc = fvec_L2sqr(xi, c + <usize>jj * stride, d);
+        computed++;
+        store<f32>(lrow + (<usize>jj << 2), sqrt<f32>(sc));
+        if (sc < s) {
+          a = jj;
+          s = sc;
+        }
+      }
+    }
+    for (; j < k; j++) {
+      const o = <usize>j << 2;
+      const v = load<f32>(lrow + o);
+      if (v <= cut) {
+        const sc = fvec_L2sqr(xi, c + <usize>j * stride, d);
+        computed++;
+        store<f32>(lrow + o, sqrt<f32>(sc));
+        if (sc < s) {
+          a = j;
+          s = sc;
+        }
+      } else {
+        store<f32>(lrow + o, sqrt<f32>(max<f32>(0, v - margin)));
+      }
+    }
+    store<i32>(assign + (<usize>i << 2), a);
+    store<f32>(dis + (<usize>i << 2), s);
+  }
+  return computed;
 }

@@ -447,3 +447,31 @@ function mulberryForBounds(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+test('Elkan bounds (k < 512): the same centroids as a full search every iteration, without searching the index', async () => {
+  const { generateDataset } = await import('../src/bench/dataset.js');
+  for (const [d, k, n] of [[128, 64, 8000], [20, 50, 3000]] as const) {
+    const ds = generateDataset({ d, n, nq: 0, seed: 11 });
+    /** Counts the searches of the assignment index. */
+    class Watched extends IndexFlatL2 {
+      searches = 0;
+      override search(x: Float32Array, kk: number): ReturnType<IndexFlatL2['search']> {
+        this.searches++;
+        return super.search(x, kk);
+      }
+    }
+    const run = (useBounds: boolean): { centroids: Float32Array; obj: number[]; searches: number } => {
+      const index = new Watched(d);
+      index.useBounds = useBounds;
+      const c = new Clustering(d, k, { niter: 12, seed: 5 });
+      c.train(ds.base, index);
+      return { centroids: c.centroids, obj: c.iterationStats.map((s) => s.obj), searches: index.searches };
+    };
+    const full = run(false);
+    const elkan = run(true);
+    assert.equal(full.searches, 12);
+    assert.equal(elkan.searches, 0, 'the Elkan steps assign in the k-means workspace');
+    assert.deepEqual(elkan.centroids, full.centroids, `d=${d} k=${k}: the same assignments, hence the same centroids`);
+    for (let i = 0; i < full.obj.length; i++) assert.ok(Math.abs(full.obj[i]! - elkan.obj[i]!) <= 1e-5 * full.obj[i]!, `d=${d} iteration ${i}: ${elkan.obj[i]} vs ${full.obj[i]}`);
+  }
+});

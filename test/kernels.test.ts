@@ -202,3 +202,98 @@ test('kmeans_assigned_l2 and kmeans_accumulate match the reference (the sums bit
     }
   }
 });
+
+test('kmeans_elkan_full, kmeans_elkan_geometry and kmeans_elkan assign as exhaustive search, and their bounds hold', () => {
+  let seed = 1300;
+  const slack = 1 - 1e-5;
+  for (const d of [3, 16, 130]) {
+    for (const [n, k, offset] of [[200, 2, 0], [300, 37, 0], [257, 64, 0], [300, 16, 1000]] as const) {
+      const ar = new Arena(32 << 20);
+      const rnd = mulberry32(seed++);
+      // points around k/2 centres (offset: far from the origin, where the GEMM's distances round badly)
+      const centres = randomVectors(Math.max(1, k >> 1), d, seed++);
+      const x = new Float32Array(n * d);
+      for (let i = 0; i < n; i++) {
+        const g = Math.floor(rnd() * (k >> 1 || 1));
+        for (let t = 0; t < d; t++) x[i * d + t] = offset + 4 * centres[g * d + t]! + (rnd() - 0.5);
+      }
+      x.copyWithin(d * (n - 3), 0, 3 * d); // duplicated points
+      let c = new Float32Array(k * d);
+      for (let j = 0; j < k; j++) c.set(x.subarray(((j * 7) % n) * d, ((j * 7) % n + 1) * d), j * d);
+      const xp = ar.putF32(x);
+      const cp = ar.alloc(k * d * 4);
+      const prevp = ar.alloc(k * d * 4);
+      const cn = ar.alloc(k * 4);
+      const pack = ar.alloc(ar.k.packed_bytes(k, d));
+      const lowerp = ar.alloc(n * k * 4);
+      const ap = ar.alloc(n * 4);
+      const disp = ar.alloc(n * 4);
+      const half = ar.alloc(k * k * 4);
+      const sep = ar.alloc(k * 4);
+      const drift = ar.alloc(k * 4);
+      const check = (what: string): Int32Array => {
+        const want = refKmeans.kmeansNearestReference(x, n, d, c, k);
+        const assign = new Int32Array(ar.memory.buffer, ap, n).slice();
+        const dis = ar.f32(disp, n);
+        const lower = ar.f32(lowerp, n * k);
+        for (let i = 0; i < n; i++) {
+          const got = want.all[i * k + assign[i]!]!;
+          assert.ok(got <= want.dis[i]! * (1 + 1e-6) + 1e-9, `${what} d=${d} k=${k}: point ${i} assigned at ${got}, nearest at ${want.dis[i]}`);
+          assert.ok(Math.abs(dis[i]! - got) <= 1e-5 * (got + 1e-3), `${what}: dis of point ${i}`);
+          for (let j = 0; j < k; j++) {
+            const exact = Math.sqrt(want.all[i * k + j]!);
+            assert.ok(lower[i * k + j]! <= exact * (1 + 2e-6) + 1e-6, `${what} d=${d} k=${k} offset=${offset}: bound (${i}, ${j}) ${lower[i * k + j]} above the distance ${exact}`);
+          }
+        }
+        return assign;
+      };
+      // full step: the GEMM's inner products, then the kernel
+      new Float32Array(ar.memory.buffer, cp, k * d).set(c);
+      ar.k.fvec_norms_L2sqr(cn, cp, d, k);
+      const cmax = Math.max(...ar.f32(cn, k));
+      ar.k.pack_block(pack, cp, k, d);
+      ar.k.inner_products_packed(lowerp, k, xp, n, pack, k, d);
+      const full = ar.k.kmeans_elkan_full(xp, n, d, cp, k, cn, cmax, 4e-6 * Math.sqrt(d), ap, lowerp, disp);
+      assert.ok(full >= n && full <= n * k, `full step computed ${full}`);
+      check('full');
+      // bounded steps: the centroids move towards their points' mean, plus a shrinking jolt
+      let computed = 0;
+      for (let step = 0; step < 5; step++) {
+        const prev = c;
+        c = prev.slice();
+        const assign = new Int32Array(ar.memory.buffer, ap, n).slice();
+        const sums = refKmeans.kmeansAccumulateReference(x, n, d, assign, 0, undefined, k);
+        for (let j = 0; j < k; j++) {
+          for (let t = 0; t < d; t++) {
+            const mean = sums.counts[j]! > 0 ? sums.sums[j * d + t]! / sums.counts[j]! : prev[j * d + t]!;
+            c[j * d + t] = mean + (rnd() - 0.5) * 0.5 ** step;
+          }
+        }
+        new Float32Array(ar.memory.buffer, prevp, k * d).set(prev);
+        new Float32Array(ar.memory.buffer, cp, k * d).set(c);
+        ar.k.kmeans_elkan_geometry(cp, prevp, k, d, half, sep, drift);
+        const g = refKmeans.kmeansElkanGeometryReference(c, prev, k, d);
+        const close = (got: Float32Array, want: Float64Array, what: string): void => {
+          for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) <= 1e-5 * (1 + Math.abs(want[i]!)) || got[i] === want[i], `${what} ${i}: ${got[i]} vs ${want[i]}`);
+        };
+        close(ar.f32(half, k * k), g.half, 'half');
+        close(ar.f32(sep, k), g.sep, 'sep');
+        close(ar.f32(drift, k), g.drift, 'drift');
+        // the reference from the same state
+        const rAssign = assign.slice();
+        const rLower = Float64Array.from(ar.f32(lowerp, n * k));
+        const rDis = new Float64Array(n);
+        refKmeans.kmeansElkanReference(x, n, d, c, k, g, slack, rAssign, rLower, rDis);
+        computed += ar.k.kmeans_elkan(xp, n, d, cp, k, half, sep, drift, slack, ap, lowerp, disp);
+        const got = check(`step ${step}`);
+        const want = refKmeans.kmeansNearestReference(x, n, d, c, k);
+        for (let i = 0; i < n; i++) {
+          if (got[i] === rAssign[i]) continue;
+          // they may differ only on a tie
+          assert.ok(Math.abs(want.all[i * k + got[i]!]! - want.all[i * k + rAssign[i]!]!) <= 1e-6 * want.dis[i]! + 1e-9, `step ${step}: point ${i}, kernel ${got[i]}, reference ${rAssign[i]}`);
+        }
+      }
+      if (k > 2 && offset === 0) assert.ok(computed < 5 * n * k * 0.6, `d=${d} k=${k}: the bounds ruled out distances (${computed} of ${5 * n * k} computed)`);
+    }
+  }
+});

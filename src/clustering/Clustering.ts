@@ -34,6 +34,7 @@ import { Index } from '../Index.js';
 import { InvalidArgumentError, InvalidTypeError } from '../errors.js';
 import { IndexFlat, IndexFlatL2 } from '../indexes/IndexFlat.js';
 import { BoundedAssigner } from './boundedAssign.js';
+import { ElkanAssigner } from './elkanAssign.js';
 import { KmeansWorkspace } from './KmeansWorkspace.js';
 import { MetricType } from '../MetricType.js';
 import { fvecRenormL2 } from '../kernels/reference.js';
@@ -103,10 +104,12 @@ export interface ClusteringOptions extends Partial<ClusteringParameters> {
   onProgress?: (iteration: number, niter: number, objective: number, redo: number) => void;
 }
 
-/** Bounded assignment applies to exact L2 flat indexes (the default), not to approximate or IP ones. */
-function useBounds(index: Index, weights: Float32Array | undefined): boolean {
-  void weights;
-  return index instanceof IndexFlat && index.metricType === MetricType.L2;
+/**
+ * Bounded assignment applies to exact L2 flat indexes (the default), not to approximate or IP ones;
+ * an IndexFlat whose `useBounds` is false (SIMDEX_FLAT_BOUNDS=0) is searched in full every iteration.
+ */
+function useBounds(index: Index): boolean {
+  return index instanceof IndexFlat && index.metricType === MetricType.L2 && index.useBounds;
 }
 
 /** Faiss's EPS of split_clusters: a bit above float16's machine epsilon. */
@@ -288,15 +291,21 @@ export class Clustering implements ClusteringParameters {
       if (!index.isTrained) index.train(centroids);
       index.add(centroids);
 
-      // exact L2 flat assignment: skip the points whose centroid provably did not change
-      const bounded = useBounds(index, weights) ? new BoundedAssigner(nx, k, d) : undefined;
-      // the points in WebAssembly memory for the per-point loops (once per run)
-      ws ??= KmeansWorkspace.create(x, nx, d, k, weights);
+      // exact L2 flat assignment: skip the distances that bounds prove useless (Elkan's with few
+      // centroids, Hamerly's otherwise); the points in WebAssembly memory for the per-point loops
+      const bounds = useBounds(index);
+      ws ??= KmeansWorkspace.create(x, nx, d, k, weights, bounds && ElkanAssigner.applies(nx, k));
+      const elkan = bounds && ws?.hasElkan === true ? new ElkanAssigner(nx, k, ws) : undefined;
+      const bounded = bounds && elkan === undefined ? new BoundedAssigner(nx, k, d) : undefined;
       let obj = 0;
       for (let it = 0; it < niter; it++) {
         const ts = now();
         obj = 0;
-        if (bounded !== undefined) {
+        if (elkan !== undefined) {
+          elkan.run(centroids);
+          assign.set(elkan.assign);
+          for (let i = 0; i < nx; i++) obj += elkan.dis[i]!;
+        } else if (bounded !== undefined) {
           bounded.run(x, centroids, index, ws);
           assign.set(bounded.assign);
           for (let i = 0; i < nx; i++) obj += bounded.dis[i]!;

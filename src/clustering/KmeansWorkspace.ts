@@ -6,12 +6,22 @@
  * upper bound) and the float64 sums of each centroid's points (computeCentroids, the same sums in
  * the same order as the TypeScript loop). Runs whose points pass WORKSPACE_MAX_BYTES keep the
  * TypeScript loops rather than hold a second copy that large.
+ *
+ * With `elkan`, it also holds ElkanAssigner's state (src/clustering/elkanAssign.ts): n*k lower bounds,
+ * the previous centroids, the centroid geometry of each step and the packed centroids of the GEMM.
  */
 import { kernelsFor, type WasmKernels } from '../kernels/wasm.js';
 
 /** Largest training set (bytes of floats) copied into a workspace. */
 export const WORKSPACE_MAX_BYTES = 1 << 30;
 const PAGE = 65536;
+/** Relative slack of Elkan's skip tests (float rounding of the distances and bounds). */
+const ELKAN_SLACK = 1 - 1e-5;
+/**
+ * The GEMM's squared distances ||x||^2 + ||c||^2 - 2<x, c> are trusted to within
+ * GEMM_REL * sqrt(d) * (||x||^2 + max ||c||^2): some 70 times float's rounding of a d-term dot product.
+ */
+const GEMM_REL = 4e-6;
 const align16 = (v: number): number => Math.ceil(v / 16) * 16;
 
 export class KmeansWorkspace {
@@ -25,6 +35,14 @@ export class KmeansWorkspace {
   private readonly SUMS: number;
   private readonly COUNTS: number;
   private readonly hasWeights: boolean;
+  // Elkan's state (0 without it)
+  private readonly LOWER: number;
+  private readonly PREV: number;
+  private readonly HALF: number;
+  private readonly SEP: number;
+  private readonly DRIFT: number;
+  private readonly CNORMS: number;
+  private readonly PACK: number;
 
   private constructor(
     readonly n: number,
@@ -32,6 +50,7 @@ export class KmeansWorkspace {
     readonly k: number,
     x: Float32Array,
     weights: Float32Array | undefined,
+    elkan: boolean,
   ) {
     this.X = 0;
     this.C = align16(this.X + n * d * 4);
@@ -40,7 +59,15 @@ export class KmeansWorkspace {
     this.OUT = align16(this.W + (weights !== undefined ? n * 4 : 0));
     this.SUMS = align16(this.OUT + n * 4);
     this.COUNTS = align16(this.SUMS + k * d * 8);
-    const pages = Math.ceil(align16(this.COUNTS + k * 8) / PAGE);
+    const end = align16(this.COUNTS + k * 8);
+    this.LOWER = elkan ? end : 0;
+    this.PREV = elkan ? align16(this.LOWER + n * k * 4) : 0;
+    this.HALF = elkan ? align16(this.PREV + k * d * 4) : 0;
+    this.SEP = elkan ? align16(this.HALF + k * k * 4) : 0;
+    this.DRIFT = elkan ? align16(this.SEP + k * 4) : 0;
+    this.CNORMS = elkan ? align16(this.DRIFT + k * 4) : 0;
+    this.PACK = elkan ? align16(this.CNORMS + k * 4) : 0;
+    const pages = Math.ceil((elkan ? this.PACK + Math.ceil(k / 8) * d * 32 : end) / PAGE);
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     this.kern = kernelsFor(this.memory);
     new Float32Array(this.memory.buffer, this.X, n * d).set(x.subarray(0, n * d));
@@ -48,11 +75,19 @@ export class KmeansWorkspace {
     this.hasWeights = weights !== undefined;
   }
 
-  /** A workspace for n points of dimension d and k centroids; undefined when the points are too large to copy. */
-  static create(x: Float32Array, n: number, d: number, k: number, weights?: Float32Array): KmeansWorkspace | undefined {
+  /**
+   * A workspace for n points of dimension d and k centroids, with room for Elkan's bounds when
+   * `elkan`; undefined when the points are too large to copy.
+   */
+  static create(x: Float32Array, n: number, d: number, k: number, weights?: Float32Array, elkan = false): KmeansWorkspace | undefined {
     // the points, and the centroids with their float64 sums
     if (n * d * 4 > WORKSPACE_MAX_BYTES || k * d * 12 > WORKSPACE_MAX_BYTES) return undefined;
-    return new KmeansWorkspace(n, d, k, x, weights);
+    return new KmeansWorkspace(n, d, k, x, weights, elkan);
+  }
+
+  /** Whether the workspace holds Elkan's state. */
+  get hasElkan(): boolean {
+    return this.LOWER !== 0;
   }
 
   /** out[i] = ||x_i - centroid_{assign[i]}||^2 (float sums, the kernels' fvec_L2sqr). */
@@ -63,6 +98,39 @@ export class KmeansWorkspace {
     new Int32Array(buf, this.A, n).set(assign);
     this.kern.kmeans_assigned_l2(this.X, n, d, this.C, this.A, this.OUT);
     out.set(new Float32Array(buf, this.OUT, n));
+  }
+
+  /**
+   * One assignment step with Elkan's bounds (ElkanAssigner) against the new centroids: updates
+   * assign and dis (each point's squared distance to its centroid); returns the number of
+   * distances computed one by one (besides the GEMM of a full step).
+   * full: compute every distance through the GEMM (inner_products_packed) and restart the bounds
+   * from them (kmeans_elkan_full); otherwise lower the bounds by the centroids' movement since
+   * the last step and compute only the distances they do not rule out (kmeans_elkan).
+   */
+  elkanStep(centroids: Float32Array, assign: Int32Array, dis: Float32Array, full: boolean): number {
+    const { n, d, k } = this;
+    if (!this.hasElkan) throw new Error('KmeansWorkspace: created without Elkan state');
+    const buf = this.memory.buffer;
+    new Float32Array(buf, this.C, k * d).set(centroids);
+    let computed: number;
+    if (full) {
+      const cn = new Float32Array(buf, this.CNORMS, k);
+      this.kern.fvec_norms_L2sqr(this.CNORMS, this.C, d, k);
+      let cmax = 0;
+      for (let c = 0; c < k; c++) cmax = Math.max(cmax, cn[c]!);
+      this.kern.pack_block(this.PACK, this.C, k, d);
+      this.kern.inner_products_packed(this.LOWER, k, this.X, n, this.PACK, k, d);
+      computed = this.kern.kmeans_elkan_full(this.X, n, d, this.C, k, this.CNORMS, cmax, GEMM_REL * Math.sqrt(d), this.A, this.LOWER, this.OUT);
+    } else {
+      new Int32Array(buf, this.A, n).set(assign);
+      this.kern.kmeans_elkan_geometry(this.C, this.PREV, k, d, this.HALF, this.SEP, this.DRIFT);
+      computed = this.kern.kmeans_elkan(this.X, n, d, this.C, k, this.HALF, this.SEP, this.DRIFT, ELKAN_SLACK, this.A, this.LOWER, this.OUT);
+    }
+    assign.set(new Int32Array(buf, this.A, n));
+    dis.set(new Float32Array(buf, this.OUT, n));
+    new Float32Array(buf, this.PREV, k * d).set(centroids);
+    return computed;
   }
 
   /**

@@ -34,3 +34,96 @@ export function kmeansAccumulateReference(x: Float32Array, n: number, d: number,
   }
   return { sums, counts };
 }
+
+/** Reference of kmeans_elkan_geometry, in double: half distances between centroids, their row minimum, the drift. */
+export function kmeansElkanGeometryReference(c: Float32Array, prev: Float32Array, k: number, d: number): { half: Float64Array; sep: Float64Array; drift: Float64Array } {
+  const dist = (p: Float32Array, a: number, q: Float32Array, b: number): number => {
+    let s = 0;
+    for (let t = 0; t < d; t++) s += (p[a * d + t]! - q[b * d + t]!) ** 2;
+    return Math.sqrt(s);
+  };
+  const half = new Float64Array(k * k);
+  const sep = new Float64Array(k).fill(Infinity);
+  const drift = new Float64Array(k);
+  for (let a = 0; a < k; a++) {
+    drift[a] = dist(c, a, prev, a);
+    for (let b = 0; b < k; b++) {
+      half[a * k + b] = dist(c, a, c, b) / 2;
+      if (b !== a) sep[a] = Math.min(sep[a]!, half[a * k + b]!);
+    }
+  }
+  return { half, sep, drift };
+}
+
+/**
+ * The exact nearest centroid of each point (the lower number on ties) and its squared distance,
+ * in double: what kmeans_elkan and kmeans_elkan_full must assign.
+ */
+export function kmeansNearestReference(x: Float32Array, n: number, d: number, c: Float32Array, k: number): { assign: Int32Array; dis: Float64Array; all: Float64Array } {
+  const assign = new Int32Array(n);
+  const dis = new Float64Array(n);
+  const all = new Float64Array(n * k);
+  for (let i = 0; i < n; i++) {
+    let best = Infinity;
+    for (let j = 0; j < k; j++) {
+      let s = 0;
+      for (let t = 0; t < d; t++) s += (x[i * d + t]! - c[j * d + t]!) ** 2;
+      all[i * k + j] = s;
+      if (s < best) {
+        best = s;
+        assign[i] = j;
+      }
+    }
+    dis[i] = best;
+  }
+  return { assign, dis, all };
+}
+
+/**
+ * Reference of kmeans_elkan in double, step for step: lowers the bounds by the drift, computes the
+ * distances the bounds do not rule out (updating assign, lower and dis); returns how many.
+ */
+export function kmeansElkanReference(
+  x: Float32Array,
+  n: number,
+  d: number,
+  c: Float32Array,
+  k: number,
+  geometry: { half: Float64Array; sep: Float64Array; drift: Float64Array },
+  slack: number,
+  assign: Int32Array,
+  lower: Float64Array,
+  dis: Float64Array,
+): number {
+  const { half, sep, drift } = geometry;
+  const dist2 = (i: number, j: number): number => {
+    let s = 0;
+    for (let t = 0; t < d; t++) s += (x[i * d + t]! - c[j * d + t]!) ** 2;
+    return s;
+  };
+  let computed = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < k; j++) lower[i * k + j] = lower[i * k + j]! - drift[j]!;
+    const a0 = assign[i]!;
+    let a = a0;
+    let s = dist2(i, a);
+    let u = Math.sqrt(s);
+    lower[i * k + a0] = u;
+    if (u > sep[a]! * slack) {
+      for (let j = 0; j < k; j++) {
+        if (j === a || u <= lower[i * k + j]! * slack || u <= half[a * k + j]! * slack) continue;
+        const sj = dist2(i, j);
+        lower[i * k + j] = Math.sqrt(sj);
+        computed++;
+        if (sj < s || (sj === s && j < a)) {
+          a = j;
+          s = sj;
+          u = Math.sqrt(sj);
+        }
+      }
+    }
+    assign[i] = a;
+    dis[i] = s;
+  }
+  return computed;
+}
