@@ -103,3 +103,22 @@ export function fvec_renorm_L2(x: usize, d: i32, n: i32): void {
     }
   }
 }
+
+/** The position of the first NaN or infinity among the n floats at x, or -1 when all are finite. */
+export function fvec_first_nonfinite(x: usize, n: i32): i32 {
+  const expo = i32x4.splat(0x7f800000);
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const p = x + (<usize>i << 2);
+    // all exponent bits set: infinity or NaN
+    const a = i32x4.eq(v128.and(v128.load(p), expo), expo);
+    const b = i32x4.eq(v128.and(v128.load(p, 16), expo), expo);
+    const c = i32x4.eq(v128.and(v128.load(p, 32), expo), expo);
+    const e = i32x4.eq(v128.and(v128.load(p, 48), expo), expo);
+    if (v128.any_true(v128.or(v128.or(a, b), v128.or(c, e)))) break;
+  }
+  for (; i < n; i++) {
+    if ((load<i32>(x + (<usize>i << 2)) & 0x7f800000) == 0x7f800000) return i;
+  }
+  return -1;
+}

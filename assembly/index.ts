@@ -3,6 +3,7 @@
 // thread instantiates this module once per segment it works on.
 export {
   fvec_L2sqr, fvec_inner_product, fvec_norms_L2sqr, fvec_L2sqr_ny, fvec_inner_products_ny, fvec_renorm_L2,
+  fvec_first_nonfinite,
 } from './distances';
 export { heap_heapify, heap_addn, heap_addn_ids, heap_reorder } from './heap';
 export { inner_products_block, inner_products_packed, pack_block, packed_bytes } from './gemm';

@@ -114,6 +114,16 @@ def main():
                 index_bytes = int(faiss.serialize_index(index).size)
             except Exception:
                 index_bytes = None
+            if 0 < train_s < 1:
+                # a sub-second training: the median of three (the machine is shared and noisy)
+                times = [train_s]
+                for _ in range(2):
+                    again = faiss.index_factory(d, factory, metric)
+                    t = time.perf_counter()
+                    again.train(xt if xt is not None else xb)
+                    times.append(time.perf_counter() - t)
+                    del again
+                train_s = sorted(times)[1]
             base_row.update(
                 trainSeconds=train_s,
                 addSeconds=add_s,
@@ -151,6 +161,8 @@ def main():
                     _, I2 = index.search(xq, k_recall)
                     np.save(stem + "_kr.npy", I2.astype("int64"))
                     row["labelsRecallFile"] = stem + "_kr.npy"
+                for i in range(min(10, xq.shape[0])):  # warm-up of the one-query path
+                    index.search(xq[i : i + 1], k)
                 lat = []
                 start = time.perf_counter()
                 for i in range(min(single, xq.shape[0])):

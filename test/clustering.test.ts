@@ -390,6 +390,9 @@ test('bad input: typed errors naming the argument and the values', () => {
   bad[7 * d + 3] = NaN;
   bad[9 * d] = Infinity;
   assert.throws(() => clus.train(bad), (e: unknown) => e instanceof InvalidArgumentError && /NaN at row 7, column 3/.test(e.message));
+  // checked before subsampling (every input point), and when the points are the centroids (n == k)
+  assert.throws(() => new Clustering(d, 3, { niter: 2, maxPointsPerCentroid: 5, ...quiet }).train(bad), (e: unknown) => e instanceof InvalidArgumentError && /NaN at row 7, column 3/.test(e.message));
+  assert.throws(() => new Clustering(d, 10, { niter: 2, ...quiet }).train(bad.subarray(0, 10 * d)), (e: unknown) => e instanceof InvalidArgumentError && /NaN at row 7, column 3/.test(e.message));
   bad[7 * d + 3] = 0;
   assert.throws(() => new Kmeans(d, 3, quiet).train(bad), (e: unknown) => e instanceof InvalidArgumentError && /Infinity at row 9, column 0/.test(e.message));
   const km = new Kmeans(d, 3, quiet);

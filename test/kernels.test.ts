@@ -297,3 +297,27 @@ test('kmeans_elkan_full, kmeans_elkan_geometry and kmeans_elkan assign as exhaus
     }
   }
 });
+
+test('fvec_first_nonfinite finds the first NaN or infinity as the reference does', () => {
+  const ar = new Arena(1 << 20);
+  const rnd = mulberry32(77);
+  for (const n of [0, 1, 15, 16, 17, 64, 1000]) {
+    const x = Float32Array.from({ length: n }, () => rnd() * 2 - 1);
+    const xp = ar.putF32(x);
+    assert.equal(ar.k.fvec_first_nonfinite(xp, n), -1, `n=${n}, all finite`);
+    assert.equal(ar.k.fvec_first_nonfinite(xp, n), ref.fvecFirstNonFinite(x));
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      for (const at of [0, n >> 1, n - 1].filter((i) => i >= 0 && i < n)) {
+        const y = x.slice();
+        y[at] = bad;
+        if (at + 3 < n) y[at + 3] = NaN; // a later one does not hide the first
+        const yp = ar.putF32(y);
+        assert.equal(ar.k.fvec_first_nonfinite(yp, n), at, `n=${n}, ${bad} at ${at}`);
+        assert.equal(ref.fvecFirstNonFinite(y), at);
+      }
+    }
+    // the largest finite floats and subnormals are finite
+    const z = Float32Array.from({ length: n }, (_, i) => (i % 2 ? 3.4028234663852886e38 : 1e-45));
+    assert.equal(ar.k.fvec_first_nonfinite(ar.putF32(z), n), -1);
+  }
+});

@@ -193,7 +193,9 @@ export class Clustering implements ClusteringParameters {
         `holds ${nIn} vectors: Number of training points (${nIn}) should be at least as large as number of clusters (${k})`,
       );
     }
-    checkFinite(x, d);
+    const subsample = nIn > k * this.maxPointsPerCentroid;
+    // every input point is checked, as Faiss does; without subsampling, in the workspace's copy (below)
+    if (subsample) checkFinite(x, d);
     const inputCentroids = this.centroids;
     if (inputCentroids.length % d !== 0 || inputCentroids.length > k * d) {
       throw new InvalidArgumentError(
@@ -206,36 +208,42 @@ export class Clustering implements ClusteringParameters {
 
     this.iterationStats = [];
     const tPre = now();
-    let nx = nIn;
+    const nx = subsample ? k * this.maxPointsPerCentroid : nIn;
+    const ownIndex = index === undefined;
+    const idx: Index = index ?? new IndexFlatL2(d);
+    // exact L2 flat assignment prunes with bounds: Elkan's (in the workspace) with few centroids
+    const bounds = useBounds(idx);
+    const elkan = bounds && nx > k && ElkanAssigner.applies(nx, k);
     let xs: Float32Array = x;
     let ws: Float32Array | undefined = weights;
-    if (nIn > k * this.maxPointsPerCentroid) {
-      nx = k * this.maxPointsPerCentroid;
-      if (this.verbose) log(`Sampling a subset of ${nx} / ${nIn} for training`);
-      const perm = randPerm(nIn, this.seed);
-      xs = newFloats(nx * d);
-      for (let i = 0; i < nx; i++) xs.set(x.subarray(perm[i]! * d, (perm[i]! + 1) * d), i * d);
-      if (weights !== undefined) {
-        ws = new Float32Array(nx);
-        for (let i = 0; i < nx; i++) ws[i] = weights[perm[i]!]!;
-      }
-    } else {
-      if (nIn < k * this.minPointsPerCentroid) {
-        const message = `WARNING clustering ${nIn} points to ${k} centroids: please provide at least ${k * this.minPointsPerCentroid} training points`;
-        if (this.onWarning) this.onWarning(message);
-        else console.error(message);
-      }
-      // One copy into shared memory now spares the index a copy at every iteration.
-      if (getNumThreads() > 1 && typeof SharedArrayBuffer !== 'undefined' && !(x.buffer instanceof SharedArrayBuffer)) {
+    let work: KmeansWorkspace | undefined;
+    try {
+      if (subsample) {
+        if (this.verbose) log(`Sampling a subset of ${nx} / ${nIn} for training`);
+        const perm = randPerm(nIn, this.seed);
+        xs = newFloats(nx * d);
+        for (let i = 0; i < nx; i++) xs.set(x.subarray(perm[i]! * d, (perm[i]! + 1) * d), i * d);
+        if (weights !== undefined) {
+          ws = new Float32Array(nx);
+          for (let i = 0; i < nx; i++) ws[i] = weights[perm[i]!]!;
+        }
+      } else if (!elkan && getNumThreads() > 1 && typeof SharedArrayBuffer !== 'undefined' && !(x.buffer instanceof SharedArrayBuffer)) {
+        // One copy into shared memory now spares the index a copy at every iteration.
         xs = newFloats(nx * d);
         xs.set(x);
       }
-    }
-    this.ntrain = nx;
-
-    const ownIndex = index === undefined;
-    const idx: Index = index ?? new IndexFlatL2(d);
-    try {
+      // the points in WebAssembly memory for the per-point loops (once for all runs)
+      if (nx > k) work = KmeansWorkspace.create(xs, nx, d, k, ws, elkan);
+      if (!subsample) {
+        const bad = work !== undefined ? work.firstNonFinite() : firstNonFinite(xs);
+        if (bad >= 0) throw nonFiniteError(xs[bad]!, bad, d);
+        if (nIn < k * this.minPointsPerCentroid) {
+          const message = `WARNING clustering ${nIn} points to ${k} centroids: please provide at least ${k * this.minPointsPerCentroid} training points`;
+          if (this.onWarning) this.onWarning(message);
+          else console.error(message);
+        }
+      }
+      this.ntrain = nx;
       if (nx === k) {
         // Faiss's corner case: the training points are the centroids.
         if (this.verbose) log(`Number of training points (${nx}) same as number of clusters, just copying`);
@@ -250,8 +258,9 @@ export class Clustering implements ClusteringParameters {
         if (nInput > 0) log(`  Using ${nInput} centroids provided as input (${this.frozenCentroids ? '' : 'not '}frozen)`);
         log(`  Preprocessing in ${((now() - tPre) / 1000).toFixed(2)} s`);
       }
-      this.runRedos(xs, nx, ws, idx, inputCentroids, nInput, kFrozen);
+      this.runRedos(xs, nx, ws, idx, inputCentroids, nInput, kFrozen, bounds, work);
     } finally {
+      work?.release();
       if (ownIndex) idx.dispose();
     }
   }
@@ -265,6 +274,8 @@ export class Clustering implements ClusteringParameters {
     inputCentroids: Float32Array,
     nInput: number,
     kFrozen: number,
+    bounds: boolean,
+    ws: KmeansWorkspace | undefined,
   ): void {
     const { d, k, niter, nredo } = this;
     const lowerIsBetter = index.metricType === MetricType.L2;
@@ -276,7 +287,6 @@ export class Clustering implements ClusteringParameters {
     const sums = new Float64Array(k * d);
     const t0 = now();
     let tSearch = 0;
-    let ws: KmeansWorkspace | undefined;
 
     for (let redo = 0; redo < nredo; redo++) {
       if (this.verbose && nredo > 1) log(`Outer iteration ${redo} / ${nredo}`);
@@ -292,9 +302,7 @@ export class Clustering implements ClusteringParameters {
       index.add(centroids);
 
       // exact L2 flat assignment: skip the distances that bounds prove useless (Elkan's with few
-      // centroids, Hamerly's otherwise); the points in WebAssembly memory for the per-point loops
-      const bounds = useBounds(index);
-      ws ??= KmeansWorkspace.create(x, nx, d, k, weights, bounds && ElkanAssigner.applies(nx, k));
+      // centroids, Hamerly's otherwise)
       const elkan = bounds && ws?.hasElkan === true ? new ElkanAssigner(nx, k, ws) : undefined;
       const bounded = bounds && elkan === undefined ? new BoundedAssigner(nx, k, d) : undefined;
       let obj = 0;
@@ -597,15 +605,21 @@ function labelsToAssign(labels: BigInt64Array, assign: Int32Array, k: number): v
 
 /** Throws on the first NaN or infinity, naming its row and column. */
 function checkFinite(x: Float32Array, d: number): void {
+  const bad = firstNonFinite(x);
+  if (bad >= 0) throw nonFiniteError(x[bad]!, bad, d);
+}
+
+/** The position of the first NaN or infinity in x, or -1. */
+function firstNonFinite(x: Float32Array): number {
   for (let i = 0; i < x.length; i++) {
     const v = x[i]!;
-    if (v - v !== 0) {
-      throw new InvalidArgumentError(
-        'x',
-        `contains ${String(v)} at row ${Math.floor(i / d)}, column ${i % d}: k-means needs finite training vectors`,
-      );
-    }
+    if (v - v !== 0) return i;
   }
+  return -1;
+}
+
+function nonFiniteError(v: number, at: number, d: number): InvalidArgumentError {
+  return new InvalidArgumentError('x', `contains ${String(v)} at row ${Math.floor(at / d)}, column ${at % d}: k-means needs finite training vectors`);
 }
 
 function checkWeights(weights: unknown, n: number): void {

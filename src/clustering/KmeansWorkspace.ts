@@ -7,6 +7,9 @@
  * the same order as the TypeScript loop). Runs whose points pass WORKSPACE_MAX_BYTES keep the
  * TypeScript loops rather than hold a second copy that large.
  *
+ * A released workspace leaves its memory (up to SPARE_MAX_BYTES) to the next one created before the
+ * event loop turns.
+ *
  * With `elkan`, it also holds ElkanAssigner's state (src/clustering/elkanAssign.ts): n*k lower bounds,
  * the previous centroids, the centroid geometry of each step and the packed centroids of the GEMM.
  */
@@ -15,6 +18,33 @@ import { kernelsFor, type WasmKernels } from '../kernels/wasm.js';
 /** Largest training set (bytes of floats) copied into a workspace. */
 export const WORKSPACE_MAX_BYTES = 1 << 30;
 const PAGE = 65536;
+/**
+ * Largest workspace memory kept for the next run (one per thread), until control returns to the
+ * event loop: back-to-back runs (a product quantizer's M sub-space k-means, nredo) reuse mapped pages.
+ */
+export const SPARE_MAX_BYTES = 256 << 20;
+let spare: WebAssembly.Memory | undefined;
+let dropScheduled = false;
+
+/** Lets the spare memory go at the next turn of the event loop. */
+function scheduleDrop(): void {
+  if (dropScheduled) return;
+  dropScheduled = true;
+  const t: unknown = setTimeout(() => {
+    spare = undefined;
+    dropScheduled = false;
+  }, 0);
+  // a pending drop does not keep Node's process alive
+  (t as { unref?: () => void }).unref?.();
+}
+
+/** The spare memory when it holds at least `bytes` (it then leaves the spare slot). */
+function takeSpare(bytes: number): WebAssembly.Memory | undefined {
+  const m = spare;
+  if (m === undefined || m.buffer.byteLength < bytes) return undefined;
+  spare = undefined;
+  return m;
+}
 /** Relative slack of Elkan's skip tests (float rounding of the distances and bounds). */
 const ELKAN_SLACK = 1 - 1e-5;
 /**
@@ -68,7 +98,7 @@ export class KmeansWorkspace {
     this.CNORMS = elkan ? align16(this.DRIFT + k * 4) : 0;
     this.PACK = elkan ? align16(this.CNORMS + k * 4) : 0;
     const pages = Math.ceil((elkan ? this.PACK + Math.ceil(k / 8) * d * 32 : end) / PAGE);
-    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    this.memory = takeSpare(pages * PAGE) ?? new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     this.kern = kernelsFor(this.memory);
     new Float32Array(this.memory.buffer, this.X, n * d).set(x.subarray(0, n * d));
     if (weights !== undefined) new Float32Array(this.memory.buffer, this.W, n).set(weights.subarray(0, n));
@@ -83,6 +113,27 @@ export class KmeansWorkspace {
     // the points, and the centroids with their float64 sums
     if (n * d * 4 > WORKSPACE_MAX_BYTES || k * d * 12 > WORKSPACE_MAX_BYTES) return undefined;
     return new KmeansWorkspace(n, d, k, x, weights, elkan);
+  }
+
+  /**
+   * The position (row * d + column) of the first NaN or infinity among the points, or -1: the
+   * points were copied here anyway, and the SIMD scan is some 20 times faster than a loop in JavaScript.
+   */
+  firstNonFinite(): number {
+    return this.kern.fvec_first_nonfinite(this.X, this.n * this.d);
+  }
+
+  /**
+   * Ends the workspace's use: its memory is kept (when at most SPARE_MAX_BYTES) for a next run's
+   * workspace until the event loop turns, so that its pages are already mapped (a first touch costs
+   * some 0.75 ms per MiB).
+   */
+  release(): void {
+    const bytes = this.memory.buffer.byteLength;
+    if (bytes <= SPARE_MAX_BYTES && (spare === undefined || spare.buffer.byteLength < bytes)) {
+      spare = this.memory;
+      scheduleDrop();
+    }
   }
 
   /** Whether the workspace holds Elkan's state. */

@@ -57,6 +57,12 @@ export function fvecRenormL2(x: Float32Array, d: number, n: number): void {
   }
 }
 
+/** Reference of fvec_first_nonfinite: the position of the first NaN or infinity, or -1. */
+export function fvecFirstNonFinite(x: Float32Array): number {
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return i;
+  return -1;
+}
+
 // ---- heaps (Faiss CMax / CMin) -------------------------------------------------------------
 
 function cmp2(isMax: boolean, a1: number, b1: number, ia: bigint, ib: bigint): boolean {
