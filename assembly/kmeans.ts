@@ -64,16 +64,26 @@ export function kmeans_accumulate(x: usize, n: i32, d: i32, assign: usize, kFroz
 }
 
 // ---- Elkan's bounds (src/clustering/elkanAssign.ts) -------------------------------------------
+//
+// The lower bounds are stored offset by how far their centroid had moved when they were set:
+// lower[i*k + c] = l + moved[c], where moved[c] sums the centroid's movements since the last full
+// step. The bound now is lower[i*k + c] - moved[c] (triangle inequality), read with a margin of
+// MOVED_MARGIN on moved for the float rounding of the sums; so a step touches the bounds of the
+// points it searches only.
+
+/** 1 + 2^-16: the relative margin on the summed movements (their float rounding, the bounds' offsets). */
+const MOVED_MARGIN: f32 = 1.0000152587890625;
 
 /**
- * The centroid geometry of one Elkan iteration: half[a*k + b] = ||c_a - c_b|| / 2,
- * sep[a] = min over b != a of half[a*k + b] (Infinity when k = 1), and drift[a] = ||c_a - prev_a||
- * (how far each centroid moved since the lower bounds were set).
+ * The centroid geometry of one Elkan step: half[a*k + b] = ||c_a - c_b|| / 2, sep[a] = min over
+ * b != a of half[a*k + b] (Infinity when k = 1), and moved[a] += ||c_a - prev_a|| (how far each
+ * centroid moved since the previous step).
  */
-export function kmeans_elkan_geometry(c: usize, prev: usize, k: i32, d: i32, half: usize, sep: usize, drift: usize): void {
+export function kmeans_elkan_geometry(c: usize, prev: usize, k: i32, d: i32, half: usize, sep: usize, moved: usize): void {
   const stride = <usize>d << 2;
   for (let a = 0; a < k; a++) {
-    store<f32>(drift + (<usize>a << 2), sqrt<f32>(fvec_L2sqr(c + <usize>a * stride, prev + <usize>a * stride, d)));
+    const mp = moved + (<usize>a << 2);
+    store<f32>(mp, load<f32>(mp) + sqrt<f32>(fvec_L2sqr(c + <usize>a * stride, prev + <usize>a * stride, d)));
     store<f32>(half + ((<usize>a * <usize>k + <usize>a) << 2), 0);
     for (let b = a + 1; b < k; b++) {
       const h = sqrt<f32>(fvec_L2sqr(c + <usize>a * stride, c + <usize>b * stride, d)) * 0.5;
@@ -92,23 +102,19 @@ export function kmeans_elkan_geometry(c: usize, prev: usize, k: i32, d: i32, hal
   }
 }
 
-/** 1 - 2^-20: each step's lowered bounds are shrunk by 16 ulps, more than its subtraction and product round. */
-const SHRINK: f32 = 0.99999904632568359375;
-
 /**
- * One exact assignment step with Elkan's bounds. lower[i*k + c] bounds ||x_i - c_c|| from below
- * (set by the previous steps; lowered here by drift[c]); with u = ||x_i - c_a|| computed exactly for
- * the current centroid a = assign[i], a centroid c is skipped when u <= lower * slack or
+ * One exact assignment step with Elkan's bounds. With u = ||x_i - c_a|| computed exactly for the
+ * current centroid a = assign[i], a centroid c is skipped when u <= bound * slack or
  * u <= half[a*k + c] * slack (then ||x_i - c_c|| >= u: c cannot be nearer), and the whole point when
  * u <= sep[a] * slack. Other distances are computed and tighten the bounds; a nearer centroid (or an
  * equally near one of lower number) takes the point. slack (just below 1) absorbs float rounding.
  * Writes assign[i] and dis[i] = ||x_i - c_assign[i]||^2; returns the number of distances computed
  * besides the n exact ones to the current centroids.
  */
-export function kmeans_elkan(x: usize, n: i32, d: i32, c: usize, k: i32, half: usize, sep: usize, drift: usize, slack: f32, assign: usize, lower: usize, dis: usize): i32 {
+export function kmeans_elkan(x: usize, n: i32, d: i32, c: usize, k: i32, half: usize, sep: usize, moved: usize, slack: f32, assign: usize, lower: usize, dis: usize): i32 {
   const stride = <usize>d << 2;
   const krow = <usize>k << 2;
-  const shrink = f32x4.splat(SHRINK);
+  const marginv = f32x4.splat(MOVED_MARGIN);
   const slackv = f32x4.splat(slack);
   let computed = 0;
   for (let i = 0; i < n; i++) {
@@ -118,60 +124,56 @@ export function kmeans_elkan(x: usize, n: i32, d: i32, c: usize, k: i32, half: u
     let a = a0;
     let s = fvec_L2sqr(xi, c + <usize>a * stride, d);
     let u = sqrt<f32>(s);
-    const u0 = u;
-    const search = u > load<f32>(sep + (<usize>a << 2)) * slack;
-    // The centroids moved: lower the bounds by as much (and by a few ulps for the rounding), four
-    // at a time, and test those four against u. A skip decided with an earlier (a, u) stays valid:
-    // it proves ||x - c|| >= that u >= the current one.
-    let j = 0;
-    for (; j + 4 <= k; j += 4) {
-      const o = <usize>j << 2;
-      const l = f32x4.mul(f32x4.sub(v128.load(lrow + o), v128.load(drift + o)), shrink);
-      v128.store(lrow + o, l);
-      if (!search) continue;
-      const uv = f32x4.splat(u);
-      const h = v128.load(half + ((<usize>a * <usize>k) << 2) + o);
-      let bits = i32x4.bitmask(v128.and(f32x4.lt(f32x4.mul(l, slackv), uv), f32x4.lt(f32x4.mul(h, slackv), uv)));
-      while (bits != 0) {
-        const cc = j + ctz(bits);
-        bits &= bits - 1;
-        if (cc == a || cc == a0) continue;
-        if (a != a0) {
-          // the current centroid changed within this group: test with its bounds
-          if (u <= load<f32>(lrow + (<usize>cc << 2)) * slack) continue;
-          if (u <= load<f32>(half + ((<usize>a * <usize>k + <usize>cc) << 2)) * slack) continue;
+    store<f32>(lrow + (<usize>a0 << 2), u + load<f32>(moved + (<usize>a0 << 2)));
+    if (u > load<f32>(sep + (<usize>a << 2)) * slack) {
+      // four centroids at a time: a skip decided with an earlier (a, u) stays valid, as it proves
+      // ||x - c|| >= that u >= the current one
+      let j = 0;
+      for (; j + 4 <= k; j += 4) {
+        const o = <usize>j << 2;
+        const l = f32x4.sub(v128.load(lrow + o), f32x4.mul(v128.load(moved + o), marginv));
+        const uv = f32x4.splat(u);
+        const h = v128.load(half + ((<usize>a * <usize>k) << 2) + o);
+        let bits = i32x4.bitmask(v128.and(f32x4.lt(f32x4.mul(l, slackv), uv), f32x4.lt(f32x4.mul(h, slackv), uv)));
+        while (bits != 0) {
+          const cc = j + ctz(bits);
+          bits &= bits - 1;
+          if (cc == a || cc == a0) continue;
+          const mc = load<f32>(moved + (<usize>cc << 2));
+          if (a != a0) {
+            // the current centroid changed within this group: test with its bounds
+            if (u <= (load<f32>(lrow + (<usize>cc << 2)) - mc * MOVED_MARGIN) * slack) continue;
+            if (u <= load<f32>(half + ((<usize>a * <usize>k + <usize>cc) << 2)) * slack) continue;
+          }
+          const sc = fvec_L2sqr(xi, c + <usize>cc * stride, d);
+          const dc = sqrt<f32>(sc);
+          store<f32>(lrow + (<usize>cc << 2), dc + mc);
+          computed++;
+          if (sc < s || (sc == s && cc < a)) {
+            a = cc;
+            s = sc;
+            u = dc;
+          }
         }
-        const sc = fvec_L2sqr(xi, c + <usize>cc * stride, d);
+      }
+      for (; j < k; j++) {
+        if (j == a || j == a0) continue;
+        const lo = lrow + (<usize>j << 2);
+        const mc = load<f32>(moved + (<usize>j << 2));
+        if (u <= (load<f32>(lo) - mc * MOVED_MARGIN) * slack) continue;
+        if (u <= load<f32>(half + ((<usize>a * <usize>k + <usize>j) << 2)) * slack) continue;
+        const sc = fvec_L2sqr(xi, c + <usize>j * stride, d);
         const dc = sqrt<f32>(sc);
-        store<f32>(lrow + (<usize>cc << 2), dc);
+        store<f32>(lo, dc + mc);
         computed++;
-        if (sc < s || (sc == s && cc < a)) {
-          a = cc;
+        if (sc < s || (sc == s && j < a)) {
+          a = j;
           s = sc;
           u = dc;
         }
       }
+      store<i32>(assign + (<usize>i << 2), a);
     }
-    for (; j < k; j++) {
-      const lo = lrow + (<usize>j << 2);
-      const l = (load<f32>(lo) - load<f32>(drift + (<usize>j << 2))) * SHRINK;
-      store<f32>(lo, l);
-      if (!search || j == a || j == a0) continue;
-      if (u <= l * slack) continue;
-      if (u <= load<f32>(half + ((<usize>a * <usize>k + <usize>j) << 2)) * slack) continue;
-      const sc = fvec_L2sqr(xi, c + <usize>j * stride, d);
-      const dc = sqrt<f32>(sc);
-      store<f32>(lo, dc);
-      computed++;
-      if (sc < s || (sc == s && j < a)) {
-        a = j;
-        s = sc;
-        u = dc;
-      }
-    }
-    // the distance to the starting centroid is known exactly
-    store<f32>(lrow + (<usize>a0 << 2), u0);
-    store<i32>(assign + (<usize>i << 2), a);
     store<f32>(dis + (<usize>i << 2), s);
   }
   return computed;
@@ -185,7 +187,8 @@ export function kmeans_elkan(x: usize, n: i32, d: i32, c: usize, k: i32, half: u
  * within 2 margins of the smallest are computed exactly (as differences) and the nearest of them
  * (the lower number on ties) takes the point; lower[i*k + c] becomes the exact distance for those,
  * sqrt(max(0, distance - margin)) for the others. Writes assign and dis (the exact squared
- * distance); returns the number of exact distances computed.
+ * distance); returns the number of exact distances computed. The bounds so set are not offset: the
+ * caller sets every centroid's moved to 0.
  */
 export function kmeans_elkan_full(x: usize, n: i32, d: i32, c: usize, k: i32, cnorms: usize, cmax: f32, rel: f32, assign: usize, lower: usize, dis: usize): i32 {
   const stride = <usize>d << 2;

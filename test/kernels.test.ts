@@ -230,12 +230,18 @@ test('kmeans_elkan_full, kmeans_elkan_geometry and kmeans_elkan assign as exhaus
       const disp = ar.alloc(n * 4);
       const half = ar.alloc(k * k * 4);
       const sep = ar.alloc(k * 4);
-      const drift = ar.alloc(k * 4);
+      const moved = ar.alloc(k * 4);
+      /** The kernel's bounds: stored offset by the centroids' summed movements, read with its margin. */
+      const bounds = (): Float64Array => {
+        const stored = ar.f32(lowerp, n * k);
+        const m = ar.f32(moved, k);
+        return Float64Array.from(stored, (v, i) => v - m[i % k]! * (1 + 2 ** -16));
+      };
       const check = (what: string): Int32Array => {
         const want = refKmeans.kmeansNearestReference(x, n, d, c, k);
         const assign = new Int32Array(ar.memory.buffer, ap, n).slice();
         const dis = ar.f32(disp, n);
-        const lower = ar.f32(lowerp, n * k);
+        const lower = bounds();
         for (let i = 0; i < n; i++) {
           const got = want.all[i * k + assign[i]!]!;
           assert.ok(got <= want.dis[i]! * (1 + 1e-6) + 1e-9, `${what} d=${d} k=${k}: point ${i} assigned at ${got}, nearest at ${want.dis[i]}`);
@@ -255,7 +261,9 @@ test('kmeans_elkan_full, kmeans_elkan_geometry and kmeans_elkan assign as exhaus
       ar.k.inner_products_packed(lowerp, k, xp, n, pack, k, d);
       const full = ar.k.kmeans_elkan_full(xp, n, d, cp, k, cn, cmax, 4e-6 * Math.sqrt(d), ap, lowerp, disp);
       assert.ok(full >= n && full <= n * k, `full step computed ${full}`);
+      new Float32Array(ar.memory.buffer, moved, k).fill(0);
       check('full');
+      const movedRef = new Float64Array(k);
       // bounded steps: the centroids move towards their points' mean, plus a shrinking jolt
       let computed = 0;
       for (let step = 0; step < 5; step++) {
@@ -271,20 +279,21 @@ test('kmeans_elkan_full, kmeans_elkan_geometry and kmeans_elkan assign as exhaus
         }
         new Float32Array(ar.memory.buffer, prevp, k * d).set(prev);
         new Float32Array(ar.memory.buffer, cp, k * d).set(c);
-        ar.k.kmeans_elkan_geometry(cp, prevp, k, d, half, sep, drift);
+        // the reference starts from the kernel's bounds as they stand before the step
+        const rLower = bounds();
+        ar.k.kmeans_elkan_geometry(cp, prevp, k, d, half, sep, moved);
         const g = refKmeans.kmeansElkanGeometryReference(c, prev, k, d);
         const close = (got: Float32Array, want: Float64Array, what: string): void => {
           for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) <= 1e-5 * (1 + Math.abs(want[i]!)) || got[i] === want[i], `${what} ${i}: ${got[i]} vs ${want[i]}`);
         };
         close(ar.f32(half, k * k), g.half, 'half');
         close(ar.f32(sep, k), g.sep, 'sep');
-        close(ar.f32(drift, k), g.drift, 'drift');
-        // the reference from the same state
+        for (let j = 0; j < k; j++) movedRef[j] += g.drift[j]!;
+        close(ar.f32(moved, k), movedRef, 'moved');
         const rAssign = assign.slice();
-        const rLower = Float64Array.from(ar.f32(lowerp, n * k));
         const rDis = new Float64Array(n);
         refKmeans.kmeansElkanReference(x, n, d, c, k, g, slack, rAssign, rLower, rDis);
-        computed += ar.k.kmeans_elkan(xp, n, d, cp, k, half, sep, drift, slack, ap, lowerp, disp);
+        computed += ar.k.kmeans_elkan(xp, n, d, cp, k, half, sep, moved, slack, ap, lowerp, disp);
         const got = check(`step ${step}`);
         const want = refKmeans.kmeansNearestReference(x, n, d, c, k);
         for (let i = 0; i < n; i++) {

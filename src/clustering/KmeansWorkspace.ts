@@ -70,7 +70,7 @@ export class KmeansWorkspace {
   private readonly PREV: number;
   private readonly HALF: number;
   private readonly SEP: number;
-  private readonly DRIFT: number;
+  private readonly MOVED: number;
   private readonly CNORMS: number;
   private readonly PACK: number;
 
@@ -94,8 +94,8 @@ export class KmeansWorkspace {
     this.PREV = elkan ? align16(this.LOWER + n * k * 4) : 0;
     this.HALF = elkan ? align16(this.PREV + k * d * 4) : 0;
     this.SEP = elkan ? align16(this.HALF + k * k * 4) : 0;
-    this.DRIFT = elkan ? align16(this.SEP + k * 4) : 0;
-    this.CNORMS = elkan ? align16(this.DRIFT + k * 4) : 0;
+    this.MOVED = elkan ? align16(this.SEP + k * 4) : 0;
+    this.CNORMS = elkan ? align16(this.MOVED + k * 4) : 0;
     this.PACK = elkan ? align16(this.CNORMS + k * 4) : 0;
     const pages = Math.ceil((elkan ? this.PACK + Math.ceil(k / 8) * d * 32 : end) / PAGE);
     this.memory = takeSpare(pages * PAGE) ?? new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
@@ -173,10 +173,11 @@ export class KmeansWorkspace {
       this.kern.pack_block(this.PACK, this.C, k, d);
       this.kern.inner_products_packed(this.LOWER, k, this.X, n, this.PACK, k, d);
       computed = this.kern.kmeans_elkan_full(this.X, n, d, this.C, k, this.CNORMS, cmax, GEMM_REL * Math.sqrt(d), this.A, this.LOWER, this.OUT);
+      new Float32Array(buf, this.MOVED, k).fill(0);
     } else {
       new Int32Array(buf, this.A, n).set(assign);
-      this.kern.kmeans_elkan_geometry(this.C, this.PREV, k, d, this.HALF, this.SEP, this.DRIFT);
-      computed = this.kern.kmeans_elkan(this.X, n, d, this.C, k, this.HALF, this.SEP, this.DRIFT, ELKAN_SLACK, this.A, this.LOWER, this.OUT);
+      this.kern.kmeans_elkan_geometry(this.C, this.PREV, k, d, this.HALF, this.SEP, this.MOVED);
+      computed = this.kern.kmeans_elkan(this.X, n, d, this.C, k, this.HALF, this.SEP, this.MOVED, ELKAN_SLACK, this.A, this.LOWER, this.OUT);
     }
     assign.set(new Int32Array(buf, this.A, n));
     dis.set(new Float32Array(buf, this.OUT, n));

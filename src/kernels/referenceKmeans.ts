@@ -35,7 +35,10 @@ export function kmeansAccumulateReference(x: Float32Array, n: number, d: number,
   return { sums, counts };
 }
 
-/** Reference of kmeans_elkan_geometry, in double: half distances between centroids, their row minimum, the drift. */
+/**
+ * Reference of kmeans_elkan_geometry, in double: half distances between centroids, their row
+ * minimum, and how far each centroid moved (which the kernel adds to its running sum).
+ */
 export function kmeansElkanGeometryReference(c: Float32Array, prev: Float32Array, k: number, d: number): { half: Float64Array; sep: Float64Array; drift: Float64Array } {
   const dist = (p: Float32Array, a: number, q: Float32Array, b: number): number => {
     let s = 0;
@@ -80,8 +83,9 @@ export function kmeansNearestReference(x: Float32Array, n: number, d: number, c:
 }
 
 /**
- * Reference of kmeans_elkan in double, step for step: lowers the bounds by the drift, computes the
- * distances the bounds do not rule out (updating assign, lower and dis); returns how many.
+ * Reference of kmeans_elkan in double, step for step, with plain lower bounds (the kernel stores them
+ * offset by the centroids' summed movements): lowers them by the drift, computes the distances the
+ * bounds do not rule out (updating assign, lower and dis); returns how many.
  */
 export function kmeansElkanReference(
   x: Float32Array,
