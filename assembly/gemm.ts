@@ -20,7 +20,33 @@ export function packed_bytes(ny: i32, d: i32): usize {
 export function pack_block(dst: usize, Y: usize, ny: i32, d: i32): void {
   const stride = <usize>d << 2;
   const ngroups = (ny + 7) >> 3;
-  for (let g = 0; g < ngroups; g++) {
+  // full groups, 4 dimensions at a time: two 4 x 4 transposes
+  const full = (d & 3) == 0 ? ny >> 3 : 0;
+  for (let g = 0; g < full; g++) {
+    const gd = dst + ((<usize>g * <usize>d) << 5);
+    const y0 = Y + <usize>(g << 3) * stride;
+    for (let t = 0; t < d; t += 4) {
+      const o = <usize>t << 2;
+      const p = gd + (<usize>t << 5);
+      for (let h: usize = 0; h < 2; h++) {
+        const yh = y0 + h * 4 * stride + o;
+        const r0 = v128.load(yh);
+        const r1 = v128.load(yh + stride);
+        const r2 = v128.load(yh + 2 * stride);
+        const r3 = v128.load(yh + 3 * stride);
+        const t0 = v128.shuffle<i32>(r0, r1, 0, 4, 1, 5);
+        const t1 = v128.shuffle<i32>(r2, r3, 0, 4, 1, 5);
+        const t2 = v128.shuffle<i32>(r0, r1, 2, 6, 3, 7);
+        const t3 = v128.shuffle<i32>(r2, r3, 2, 6, 3, 7);
+        const ph = p + (h << 4);
+        v128.store(ph, v128.shuffle<i32>(t0, t1, 0, 1, 4, 5));
+        v128.store(ph, v128.shuffle<i32>(t0, t1, 2, 3, 6, 7), 32);
+        v128.store(ph, v128.shuffle<i32>(t2, t3, 0, 1, 4, 5), 64);
+        v128.store(ph, v128.shuffle<i32>(t2, t3, 2, 3, 6, 7), 96);
+      }
+    }
+  }
+  for (let g = full; g < ngroups; g++) {
     const gd = dst + ((<usize>g * <usize>d) << 5);
     for (let c = 0; c < 8; c++) {
       const j = (g << 3) + c;

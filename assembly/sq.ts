@@ -293,10 +293,25 @@ export function sq_decode(qtype: i32, tab: usize, d: i32, codes: usize, n: i32, 
   const A = tab;
   const B = tab + dp;
   const cs = <usize>sq_code_size(qtype, d);
+  const bytes = qtype == 0 || qtype == 2 || qtype == 5;
   for (let i = 0; i < n; i++) {
     const code = codes + <usize>i * cs;
     const x = out + <usize>i * (<usize>d << 2);
-    for (let j = 0; j < d; j++) {
+    let j0 = 0;
+    if (bytes) {
+      // one byte per component: 16 at a time, widened to floats
+      for (; j0 + 16 <= d; j0 += 16) {
+        const c8 = v128.load(code + <usize>j0);
+        const lo = i16x8.extend_low_i8x16_u(c8);
+        const hi = i16x8.extend_high_i8x16_u(c8);
+        const o = <usize>j0 << 2;
+        v128.store(x + o, f32x4.add(v128.load(B + o), f32x4.mul(v128.load(A + o), f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(lo)))));
+        v128.store(x + o, f32x4.add(v128.load(B + o, 16), f32x4.mul(v128.load(A + o, 16), f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(lo)))), 16);
+        v128.store(x + o, f32x4.add(v128.load(B + o, 32), f32x4.mul(v128.load(A + o, 32), f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(hi)))), 32);
+        v128.store(x + o, f32x4.add(v128.load(B + o, 48), f32x4.mul(v128.load(A + o, 48), f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(hi)))), 48);
+      }
+    }
+    for (let j = j0; j < d; j++) {
       const o = <usize>j << 2;
       let v: f32;
       if (qtype == 4) {

@@ -175,6 +175,10 @@ test('ProductQuantizer: parameters, code size, encode/decode round trip, tables,
   assert.throws(() => pq.computeCodes(new Float32Array(64)), NotTrainedError);
   const x = randomVectors(2000, 64, 3);
   assert.throws(() => pq.train(x.subarray(0, 63 * 64)), (e: unknown) => e instanceof InvalidArgumentError && /holds 63 training vectors, fewer than the 64 centroids \(2\^nbits, nbits = 6\)/.test(e.message));
+  // a non-finite training value is named by its row and column of x (not of a sub-vector slice)
+  const nan = x.slice(0, 100 * 64);
+  nan[57 * 64 + 45] = NaN;
+  assert.throws(() => new ProductQuantizer(64, 16, 6).train(nan), (e: unknown) => e instanceof InvalidArgumentError && e.argument === 'x' && /NaN at row 57, column 45/.test(e.message));
   let warnings = 0;
   pq.onWarning = () => warnings++;
   pq.train(x);

@@ -376,6 +376,8 @@ test('IndexScalarQuantizer: bad input', () => {
 
 // ---- IndexIVFScalarQuantizer -------------------------------------------------------------------
 
+import { byListLimits } from '../src/search/ivfScanByList.js';
+
 const newIVFSQ = (d: number, nlist: number, qtype: QuantizerType = QuantizerType.QT_8bit, metric: MetricType = MetricType.L2, byResidual = true): IndexIVFScalarQuantizer =>
   new IndexIVFScalarQuantizer(metric === MetricType.L2 ? new IndexFlatL2(d) : new IndexFlatIP(d), d, nlist, qtype, metric, byResidual);
 
@@ -584,4 +586,42 @@ test('IndexIVFScalarQuantizer: mergeFrom needs the same scalar quantizer; bad in
   index.train(x);
   assert.throws(() => index.search(new Float32Array(d + 1), 1), InvalidArgumentError);
   assert.throws(() => index.add(new Float32Array(3)), InvalidArgumentError);
+});
+
+test('IndexIVFScalarQuantizer: batches scanned list by list (decoded codes, blocked kernel) give the one-query results, every type, L2 and IP, 1 and 2 threads', () => {
+  const d = 24;
+  const n = 6000;
+  const x = blobs(n, d, 40, 71);
+  const q = blobs(200, d, 40, 72);
+  const saved = getNumThreads();
+  try {
+    for (const qtype of [QuantizerType.QT_8bit, QuantizerType.QT_4bit, QuantizerType.QT_6bit, QuantizerType.QT_fp16, QuantizerType.QT_8bit_uniform]) {
+      for (const [metric, byResidual] of [[MetricType.L2, true], [MetricType.L2, false], [MetricType.INNER_PRODUCT, false], [MetricType.INNER_PRODUCT, true]] as const) {
+        const index = newIVFSQ(d, 16, qtype, metric, byResidual);
+        index.train(x);
+        index.add(x);
+        const k = 10;
+        for (const [threads, decodeBlock] of [[1, 0], [2, 0], [1, 37]] as const) {
+          setNumThreads(threads);
+          byListLimits.decodeBlock = decodeBlock; // 37: lists of ~375 codes decoded in 11 blocks
+          const batch = index.search(q, k, { nprobe: 8 });
+          byListLimits.decodeBlock = 0;
+          for (let i = 0; i < 200; i++) {
+            const one = index.search(q.subarray(i * d, (i + 1) * d), k, { nprobe: 8 });
+            for (let j = 0; j < k; j++) {
+              const o = i * k + j;
+              const a = batch.distances[o]!;
+              const b = one.distances[j]!;
+              const what = `qtype ${qtype} metric ${metric} residual ${byResidual} threads ${threads}: query ${i} rank ${j}`;
+              assert.ok(Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
+              // the same labels, but for near ties
+              if (batch.labels[o] !== one.labels[j]) assert.ok(Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(b)) && (j + 1 < k ? Math.abs(one.distances[j + 1]! - b) <= 1e-4 * Math.max(1, Math.abs(b)) || Math.abs(one.distances[Math.max(0, j - 1)]! - b) <= 1e-4 * Math.max(1, Math.abs(b)) : true), `${what}: labels ${batch.labels[o]} vs ${one.labels[j]}`);
+            }
+          }
+        }
+      }
+    }
+  } finally {
+    setNumThreads(saved);
+  }
 });

@@ -39,7 +39,7 @@ import { KmeansWorkspace } from './KmeansWorkspace.js';
 import { MetricType } from '../MetricType.js';
 import { fvecRenormL2 } from '../kernels/reference.js';
 import { getNumThreads } from '../threads/pool.js';
-import { checkPositiveInt, checkVectors } from '../validate.js';
+import { checkPositiveInt, checkVectors, firstNonFinite, nonFiniteError as nonFiniteErrorOf } from '../validate.js';
 
 /** Faiss's ClusteringParameters (decode_block_size, which only matters for encoded input, is left out). */
 export interface ClusteringParameters {
@@ -609,17 +609,8 @@ function checkFinite(x: Float32Array, d: number): void {
   if (bad >= 0) throw nonFiniteError(x[bad]!, bad, d);
 }
 
-/** The position of the first NaN or infinity in x, or -1. */
-function firstNonFinite(x: Float32Array): number {
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i]!;
-    if (v - v !== 0) return i;
-  }
-  return -1;
-}
-
 function nonFiniteError(v: number, at: number, d: number): InvalidArgumentError {
-  return new InvalidArgumentError('x', `contains ${String(v)} at row ${Math.floor(at / d)}, column ${at % d}: k-means needs finite training vectors`);
+  return nonFiniteErrorOf('x', v, at, d, 'k-means needs finite training vectors');
 }
 
 function checkWeights(weights: unknown, n: number): void {

@@ -22,12 +22,12 @@
  */
 import { FLT_MAX, type Index, type SearchResult } from '../Index.js';
 import { InvalidArgumentError, InvalidTypeError, NotSupportedError, NotTrainedError } from '../errors.js';
-import { Clustering, DEFAULT_CLUSTERING_PARAMETERS, type ClusteringParameters } from '../clustering/Clustering.js';
+import { Clustering, DEFAULT_CLUSTERING_PARAMETERS, randPerm, type ClusteringParameters } from '../clustering/Clustering.js';
 import { Heap } from '../kernels/reference.js';
 import { pqEncodeRange, pqTables, writeTransposed, type PQEncodeTask, type PQKernelRef } from '../search/pqScan.js';
 import { Segment } from '../storage/Segment.js';
 import { forgetDropped, getNumThreads, parallelFor } from '../threads/pool.js';
-import { checkPositiveInt, checkVectors } from '../validate.js';
+import { checkPositiveInt, checkVectors, firstNonFinite, nonFiniteError } from '../validate.js';
 import { SubQuantizerAssignIndex } from './SubQuantizerAssignIndex.js';
 
 export { writeTransposed };
@@ -148,8 +148,17 @@ export class ProductQuantizer {
         `holds ${n} training vectors, fewer than the ${ksub} centroids (2^nbits, nbits = ${nbits}) of each of the M = ${M} sub-quantizers: provide at least ${ksub} vectors (Faiss recommends ${39 * ksub} or more)`,
       );
     }
+    const bad = firstNonFinite(x);
+    if (bad >= 0) throw nonFiniteError('x', x[bad]!, bad, d, 'the product quantizer trains on finite vectors');
+    // Each sub-quantizer's k-means clusters the same seeded subsample of the vectors (Clustering's
+    // rand_perm(seed) when n > ksub * maxPointsPerCentroid): drawn once here, and only those rows'
+    // slices copied, the k-means then run on exactly the points they would have drawn.
+    const nmax = ksub * this.cp.maxPointsPerCentroid;
+    const rows = n > nmax ? randPerm(n, this.cp.seed).subarray(0, nmax) : undefined;
+    const nt = rows !== undefined ? nmax : n;
+    if (rows !== undefined && (this.verbose || this.cp.verbose)) console.error(`Sampling a subset of ${nt} / ${n} for training`);
     const shared = typeof SharedArrayBuffer !== 'undefined' && getNumThreads() > 1;
-    const xs = shared ? new Float32Array(new SharedArrayBuffer(n * dsub * 4)) : new Float32Array(n * dsub);
+    const xs = shared ? new Float32Array(new SharedArrayBuffer(nt * dsub * 4)) : new Float32Array(nt * dsub);
     const index = this.assignIndex ?? new SubQuantizerAssignIndex(dsub);
     let warned = false;
     const onWarning = (message: string): void => {
@@ -161,8 +170,8 @@ export class ProductQuantizer {
     };
     try {
       for (let m = 0; m < M; m++) {
-        for (let i = 0; i < n; i++) {
-          const src = i * d + m * dsub;
+        for (let i = 0; i < nt; i++) {
+          const src = (rows !== undefined ? rows[i]! : i) * d + m * dsub;
           for (let t = 0; t < dsub; t++) xs[i * dsub + t] = x[src + t]!;
         }
         if (this.verbose) console.error(`Training PQ slice ${m}/${M}`);

@@ -1,10 +1,14 @@
 /**
  * @module search/ivfScanByList
- * Batched IVF search list by list (flat codes): when many queries of a batch probe the same list,
- * the list is read once and scanned against all of them with the blocked kernel (queries x list
- * vectors, as a matrix product), instead of once per query with one-to-many distances. At nprobe 16
- * over 1000 queries and 1024 lists, each list serves ~16 queries: the scan turns from memory-bound
- * to compute-bound.
+ * Batched IVF search list by list (flat codes, and scalar-quantizer codes): when many queries of a
+ * batch probe the same list, the list is read once and scanned against all of them with the blocked
+ * kernel (queries x list vectors, as a matrix product), instead of once per query with one-to-many
+ * distances. At nprobe 16 over 1000 queries and 1024 lists, each list serves ~16 queries: the scan
+ * turns from memory-bound to compute-bound.
+ *
+ * Scalar-quantizer lists are decoded once per list (sq_decode, blocks of a quarter slot) and the
+ * decoded block is searched as flat vectors; codes of residuals (L2) are searched with the queries'
+ * residuals to the list's centroid, ||(q - c) - r||^2, the distance Faiss computes.
  *
  * Work split: the probed lists are dealt to threads (largest work first, to the least loaded); each
  * thread keeps a top-k heap per query of the chunk in its scratch slot, and the caller merges the
@@ -15,6 +19,7 @@ import type { ListTable } from '../invlists/InvertedLists.js';
 import { Heap } from '../kernels/reference.js';
 import { SLOT_BYTES, Segment } from '../storage/Segment.js';
 import { vectorBlock } from './exhaustive.js';
+import { codeSizeOf, sqTablesBytes, type SqScanArgs } from './sqScan.js';
 
 export interface IvfByListTask {
   metric: number;
@@ -33,16 +38,21 @@ export interface IvfByListTask {
   /** output of thread t: rows [t*nq, (t+1)*nq) of k results */
   distances: Float32Array;
   labels: BigInt64Array;
+  /** Scalar-quantizer codes (else flat vectors); by residual for L2 only. */
+  sq?: SqScanArgs;
 }
 
 const align = (v: number, a: number): number => Math.ceil(v / a) * a;
+
+/** Vectors decoded per block of an sq list: 0, as many as the slot's last quarter holds (tests set fewer, on this thread). */
+export const byListLimits = { decodeBlock: 0 };
 
 /** Queries whose heaps fit a quarter of a slot (the batch is cut into chunks of this many). */
 export function byListChunk(k: number): number {
   return Math.max(1, Math.floor(SLOT_BYTES / 4 / (k * 12)));
 }
 
-/** Block of gathered queries per kernel call for dimension d and k. */
+/** Block of gathered queries per kernel call for dimension d and k (the slot's second and third quarters). */
 function gatherBlock(d: number, k: number, yb: number): number {
   const budget = SLOT_BYTES / 2 - yb * (4 + d * 4) - 256;
   return Math.max(1, Math.min(256, Math.floor(budget / (d * 4 + k * 12 + 4 + yb * 4 + 32))));
@@ -58,6 +68,7 @@ function searchThreadLists(task: IvfByListTask, t: number, slot: number): void {
   const { memories, table } = task.lists;
   const isMax = metric === 1 ? 1 : 0;
   const yb = vectorBlock(d);
+  const sq = task.sq;
   const qb = gatherBlock(d, k, yb);
   const base = Segment.slotOffset(slot);
   const HEAPD = base;
@@ -66,6 +77,12 @@ function searchThreadLists(task: IvfByListTask, t: number, slot: number): void {
   const HDp = align(Qp + qb * d * 4, 16);
   const HIp = align(HDp + qb * k * 4, 16);
   const TMPp = align(HIp + qb * k * 8, 16);
+  // sq: the quantizer's tables and a block of decoded vectors in the slot's last quarter
+  const TABp = base + (SLOT_BYTES * 3) / 4;
+  const DECp = align(TABp + (sq !== undefined ? sqTablesBytes(d) : 0), 16);
+  const decBlock = byListLimits.decodeBlock > 0 ? byListLimits.decodeBlock : Math.max(1, Math.floor((base + SLOT_BYTES - DECp) / (d * 4)));
+  const cs = sq !== undefined ? codeSizeOf(sq.qtype, d) : d * 4;
+  const residual = sq?.byResidual === true ? sq.centroids! : undefined;
   const outD = task.distances.subarray(t * nq * k, (t + 1) * nq * k);
   const outI = task.labels.subarray(t * nq * k, (t + 1) * nq * k);
   const start = task.threadStart[t]!;
@@ -87,23 +104,40 @@ function searchThreadLists(task: IvfByListTask, t: number, slot: number): void {
     const u8 = new Uint8Array(buf);
     const f32 = new Float32Array(buf);
     kern.heap_heapify(isMax, nq, k, HEAPD, HEAPI);
+    if (sq !== undefined) f32.set(sq.tables, TABp >> 2);
     for (const l of lists) {
       const n = table[l * 4 + 3]!;
       const q0 = task.queryStart[l]!;
       const q1 = task.queryStart[l + 1]!;
-      for (let c0 = q0; c0 < q1; c0 += qb) {
-        const m = Math.min(qb, q1 - c0);
-        for (let r = 0; r < m; r++) {
-          const q = task.queryOf[c0 + r]!;
-          f32.set(x.subarray(q * d, (q + 1) * d), (Qp >> 2) + r * d);
-          u8.copyWithin(HDp + r * k * 4, HEAPD + q * k * 4, HEAPD + (q + 1) * k * 4);
-          u8.copyWithin(HIp + r * k * 8, HEAPI + q * k * 8, HEAPI + (q + 1) * k * 8);
+      // flat lists are searched in place; sq lists block by block, decoded
+      const block = sq !== undefined ? decBlock : n;
+      for (let v0 = 0; v0 < n; v0 += block) {
+        const nb = Math.min(block, n - v0);
+        let Y = table[l * 4 + 1]!;
+        if (sq !== undefined) {
+          kern.sq_decode(sq.qtype, TABp, d, Y + v0 * cs, nb, DECp);
+          Y = DECp;
         }
-        kern.knn_batch(metric, Qp, m, table[l * 4 + 1]!, d, n, k, HDp, HIp, 0n, table[l * 4 + 2]!, TMPp, yb);
-        for (let r = 0; r < m; r++) {
-          const q = task.queryOf[c0 + r]!;
-          u8.copyWithin(HEAPD + q * k * 4, HDp + r * k * 4, HDp + (r + 1) * k * 4);
-          u8.copyWithin(HEAPI + q * k * 8, HIp + r * k * 8, HIp + (r + 1) * k * 8);
+        const ids = table[l * 4 + 2]! + v0 * 8;
+        for (let c0 = q0; c0 < q1; c0 += qb) {
+          const m = Math.min(qb, q1 - c0);
+          for (let r = 0; r < m; r++) {
+            const q = task.queryOf[c0 + r]!;
+            const qo = (Qp >> 2) + r * d;
+            if (residual !== undefined) {
+              for (let j = 0; j < d; j++) f32[qo + j] = x[q * d + j]! - residual[l * d + j]!;
+            } else {
+              f32.set(x.subarray(q * d, (q + 1) * d), qo);
+            }
+            u8.copyWithin(HDp + r * k * 4, HEAPD + q * k * 4, HEAPD + (q + 1) * k * 4);
+            u8.copyWithin(HIp + r * k * 8, HEAPI + q * k * 8, HEAPI + (q + 1) * k * 8);
+          }
+          kern.knn_batch(metric, Qp, m, Y, d, nb, k, HDp, HIp, 0n, ids, TMPp, yb);
+          for (let r = 0; r < m; r++) {
+            const q = task.queryOf[c0 + r]!;
+            u8.copyWithin(HEAPD + q * k * 4, HDp + r * k * 4, HDp + (r + 1) * k * 4);
+            u8.copyWithin(HEAPI + q * k * 8, HIp + r * k * 8, HIp + (r + 1) * k * 8);
+          }
         }
       }
     }

@@ -110,7 +110,8 @@ export function sqKnnRange(task: SqKnnTask, q0: number, q1: number, slot: number
   }
 }
 
-function codeSizeOf(qtype: number, d: number): number {
+/** Bytes per code of the quantizer type qtype (Faiss's QuantizerType) in dimension d. */
+export function codeSizeOf(qtype: number, d: number): number {
   if (qtype === 1 || qtype === 3) return (d + 1) >> 1;
   if (qtype === 6) return (d * 6 + 7) >> 3;
   if (qtype === 4) return 2 * d;

@@ -323,7 +323,7 @@ export abstract class IndexIVF extends Index {
     const { k, nprobe, maxCodes, x, coarse } = task;
     const n = x.length / this.d;
     const threads = getNumThreads();
-    if (this.scannerName === 'flat' && maxCodes === 0 && n >= BY_LIST_MIN_QUERIES && (n * nprobe) / this.nlist >= BY_LIST_MIN_SHARING) {
+    if (this.scansByList(task) && maxCodes === 0 && n >= BY_LIST_MIN_QUERIES && (n * nprobe) / this.nlist >= BY_LIST_MIN_SHARING) {
       this.searchByList(task, Math.min(threads, this.nlist));
     } else if (threads > 1 && n >= 2 * MIN_QUERIES_PER_THREAD) {
       const shared = { ...task, x: toShared(x), coarse: toSharedI32(coarse), distances: sharedF32(n * k), labels: sharedI64(n * k) };
@@ -335,6 +335,15 @@ export abstract class IndexIVF extends Index {
     } else {
       ivfSearchRange(task, 0, n, 0);
     }
+  }
+
+  /**
+   * Whether batches can be scanned list by list: flat codes, and scalar-quantizer codes except
+   * residuals under inner product (whose per-list term <q, c> the blocked kernel does not add).
+   */
+  private scansByList(task: IvfSearchTask): boolean {
+    if (this.scannerName === 'flat') return true;
+    return this.scannerName === 'sq' && task.sq !== undefined && (!task.sq.byResidual || this.metricType === MetricType.L2);
   }
 
   override rangeSearch(x: Float32Array, radius: number, params?: SearchParametersIVF): RangeSearchResult {
@@ -419,6 +428,7 @@ export abstract class IndexIVF extends Index {
         queryOf,
         distances: parts > 1 ? sharedF32(parts * nq * k) : new Float32Array(nq * k),
         labels: parts > 1 ? sharedI64(parts * nq * k) : new BigInt64Array(nq * k),
+        ...(task.sq !== undefined ? { sq: task.sq } : {}),
       };
       if (parts > 1) {
         parallelFor('ivf.searchByList', { ...byList, x: toShared(byList.x), threadStart: toSharedI32(threadStart), listOrder: toSharedI32(byList.listOrder), queryStart: toSharedI32(queryStart), queryOf: toSharedI32(queryOf) }, parts, 1);
