@@ -7,8 +7,10 @@
  * turns from memory-bound to compute-bound.
  *
  * Scalar-quantizer lists are decoded once per list (sq_decode, blocks of a quarter slot) and the
- * decoded block is searched as flat vectors; codes of residuals (L2) are searched with the queries'
- * residuals to the list's centroid, ||(q - c) - r||^2, the distance Faiss computes.
+ * decoded block is searched as flat vectors. Codes of residuals decode to c + r, the list's centroid
+ * added to the quantizer's offsets (B + c): the queries are searched as they are, against the
+ * vectors Faiss's distances ||(q - c) - r||^2 and <q, c> + <q, r> refer to. fp16 codes, which
+ * decode without offsets, are searched with the queries' residuals q - c instead (L2 only).
  *
  * Work split: the probed lists are dealt to threads (largest work first, to the least loaded); each
  * thread keeps a top-k heap per query of the chunk in its scratch slot, and the caller merges the
@@ -38,11 +40,14 @@ export interface IvfByListTask {
   /** output of thread t: rows [t*nq, (t+1)*nq) of k results */
   distances: Float32Array;
   labels: BigInt64Array;
-  /** Scalar-quantizer codes (else flat vectors); by residual for L2 only. */
+  /** Scalar-quantizer codes (else flat vectors). */
   sq?: SqScanArgs;
 }
 
 const align = (v: number, a: number): number => Math.ceil(v / a) * a;
+
+/** Faiss's QT_fp16. */
+const FP16 = 4;
 
 /** Vectors decoded per block of an sq list: 0, as many as the slot's last quarter holds (tests set fewer, on this thread). */
 export const byListLimits = { decodeBlock: 0 };
@@ -83,6 +88,10 @@ function searchThreadLists(task: IvfByListTask, t: number, slot: number): void {
   const decBlock = byListLimits.decodeBlock > 0 ? byListLimits.decodeBlock : Math.max(1, Math.floor((base + SLOT_BYTES - DECp) / (d * 4)));
   const cs = sq !== undefined ? codeSizeOf(sq.qtype, d) : d * 4;
   const residual = sq?.byResidual === true ? sq.centroids! : undefined;
+  const dp = (d + 3) & ~3;
+  // fp16 codes decode without offsets: their residuals are met with the queries' (L2 only)
+  const queryResidual = residual !== undefined && sq!.qtype === FP16 ? residual : undefined;
+  const offsetResidual = queryResidual === undefined ? residual : undefined;
   const outD = task.distances.subarray(t * nq * k, (t + 1) * nq * k);
   const outI = task.labels.subarray(t * nq * k, (t + 1) * nq * k);
   const start = task.threadStart[t]!;
@@ -114,6 +123,11 @@ function searchThreadLists(task: IvfByListTask, t: number, slot: number): void {
       for (let v0 = 0; v0 < n; v0 += block) {
         const nb = Math.min(block, n - v0);
         let Y = table[l * 4 + 1]!;
+        if (offsetResidual !== undefined && v0 === 0) {
+          // this list's offsets: B + c
+          const Bo = (TABp >> 2) + dp;
+          for (let j = 0; j < d; j++) f32[Bo + j] = sq!.tables[dp + j]! + offsetResidual[l * d + j]!;
+        }
         if (sq !== undefined) {
           kern.sq_decode(sq.qtype, TABp, d, Y + v0 * cs, nb, DECp);
           Y = DECp;
@@ -124,8 +138,8 @@ function searchThreadLists(task: IvfByListTask, t: number, slot: number): void {
           for (let r = 0; r < m; r++) {
             const q = task.queryOf[c0 + r]!;
             const qo = (Qp >> 2) + r * d;
-            if (residual !== undefined) {
-              for (let j = 0; j < d; j++) f32[qo + j] = x[q * d + j]! - residual[l * d + j]!;
+            if (queryResidual !== undefined) {
+              for (let j = 0; j < d; j++) f32[qo + j] = x[q * d + j]! - queryResidual[l * d + j]!;
             } else {
               f32.set(x.subarray(q * d, (q + 1) * d), qo);
             }

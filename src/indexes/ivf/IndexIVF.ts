@@ -338,12 +338,13 @@ export abstract class IndexIVF extends Index {
   }
 
   /**
-   * Whether batches can be scanned list by list: flat codes, and scalar-quantizer codes except
-   * residuals under inner product (whose per-list term <q, c> the blocked kernel does not add).
+   * Whether batches can be scanned list by list: flat and scalar-quantizer codes, but fp16 residuals
+   * under inner product (whose per-list term <q, c> the blocked kernel does not add).
    */
   private scansByList(task: IvfSearchTask): boolean {
     if (this.scannerName === 'flat') return true;
-    return this.scannerName === 'sq' && task.sq !== undefined && (!task.sq.byResidual || this.metricType === MetricType.L2);
+    const sq = task.sq;
+    return this.scannerName === 'sq' && sq !== undefined && !(sq.byResidual && sq.qtype === 4 && this.metricType !== MetricType.L2);
   }
 
   override rangeSearch(x: Float32Array, radius: number, params?: SearchParametersIVF): RangeSearchResult {
