@@ -470,8 +470,19 @@ test('Elkan bounds (k < 512): the same centroids as a full search every iteratio
       c.train(ds.base, index);
       return { centroids: c.centroids, obj: c.iterationStats.map((s) => s.obj), searches: index.searches };
     };
-    const full = run(false);
-    const elkan = run(true);
+    const saved = getNumThreads();
+    let full: ReturnType<typeof run>;
+    let elkan: ReturnType<typeof run>;
+    try {
+      setNumThreads(2);
+      full = run(false);
+      elkan = run(true);
+      // from 4 threads on, the pool's batched search assigns (Elkan's steps run on one thread)
+      setNumThreads(4);
+      assert.equal(run(true).searches, 12);
+    } finally {
+      setNumThreads(saved);
+    }
     assert.equal(full.searches, 12);
     assert.equal(elkan.searches, 0, 'the Elkan steps assign in the k-means workspace');
     assert.deepEqual(elkan.centroids, full.centroids, `d=${d} k=${k}: the same assignments, hence the same centroids`);

@@ -6,7 +6,10 @@
  * `train(x)` runs, for each of `nredo` runs, `niter` Lloyd iterations:
  * 1. assign: each training point to its nearest centroid, through an {@link Index} holding the k
  *    centroids (by default an IndexFlatL2: the batched exact-search kernel on every thread of the pool);
- *    the objective is the sum of the n distances (similarities for an inner-product index);
+ *    the objective is the sum of the n distances (similarities for an inner-product index). With an
+ *    exact L2 IndexFlat, bounds skip the distances that cannot change an assignment: Elkan's below
+ *    512 centroids on up to 3 threads (clustering/elkanAssign), Hamerly's otherwise
+ *    (clustering/boundedAssign), and the index's own projected bounds from 512 centroids on;
  * 2. update: each centroid becomes the (weighted) mean of its points, accumulated in float64 in one
  *    pass over the points;
  * 3. split: each empty centroid takes a copy of a large cluster's centroid, chosen at random with
@@ -213,7 +216,7 @@ export class Clustering implements ClusteringParameters {
     const idx: Index = index ?? new IndexFlatL2(d);
     // exact L2 flat assignment prunes with bounds: Elkan's (in the workspace) with few centroids
     const bounds = useBounds(idx);
-    const elkan = bounds && nx > k && ElkanAssigner.applies(nx, k);
+    const elkan = bounds && nx > k && ElkanAssigner.applies(nx, k, getNumThreads());
     let xs: Float32Array = x;
     let ws: Float32Array | undefined = weights;
     let work: KmeansWorkspace | undefined;
