@@ -20,9 +20,11 @@ const base = init.index * 4;
 const memories = new Map<number, WebAssembly.Memory>();
 
 // An idle worker blocks in Atomics.wait and never collects garbage on its own, so the shared buffers
-// and memories of past jobs would stay alive through it. Collect when enough has passed through.
+// and memories of past jobs would stay alive through it. Collect when enough has passed through, and
+// when the worker has been idle for IDLE_COLLECT_MS after jobs that brought shared buffers.
 const collect = exposeGc();
 const COLLECT_AFTER_BYTES = 64 * 1024 * 1024;
+const IDLE_COLLECT_MS = 250;
 let receivedBytes = 0;
 
 function exposeGc(): (() => void) | undefined {
@@ -46,7 +48,12 @@ function sharedBytes(v: unknown, depth = 0): number {
 
 let seen = 0;
 for (;;) {
-  Atomics.wait(ctl, base, seen);
+  const idle = collect !== undefined && receivedBytes > 0;
+  if (Atomics.wait(ctl, base, seen, idle ? IDLE_COLLECT_MS : Infinity) === 'timed-out') {
+    receivedBytes = 0;
+    collect!();
+    continue;
+  }
   seen = Atomics.load(ctl, base);
   let m;
   while ((m = receiveMessageOnPort(port)) !== undefined) {
