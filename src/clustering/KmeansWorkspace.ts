@@ -187,7 +187,8 @@ export class KmeansWorkspace {
 
   /**
    * hassign[c] = the number (or weight) of points assigned to centroid kFrozen + c, sums[c*d + j] the
-   * float64 sum of their coordinates (weighted), in the points' order.
+   * float64 sum of their coordinates (weighted), in the points' order (the first k - kFrozen rows;
+   * the rest is left as it is).
    */
   accumulate(assign: Int32Array, kFrozen: number, hassign: Float64Array, sums: Float64Array): void {
     const { n, d, k } = this;
@@ -197,8 +198,6 @@ export class KmeansWorkspace {
     new Float64Array(buf, this.SUMS, kk * d).fill(0);
     new Float64Array(buf, this.COUNTS, kk).fill(0);
     this.kern.kmeans_accumulate(this.X, n, d, this.A, kFrozen, this.hasWeights ? this.W : 0, this.SUMS, this.COUNTS);
-    sums.fill(0);
-    hassign.fill(0);
     sums.set(new Float64Array(buf, this.SUMS, kk * d));
     hassign.set(new Float64Array(buf, this.COUNTS, kk));
   }
