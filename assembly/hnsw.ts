@@ -180,6 +180,35 @@ function vtAdvance(): void {
   store<u16>(g_vt + (<usize>id << 1), <u16>g_gen);
 }
 
+/**
+ * Reads one byte of the stored vector of every neighbour in the list at p (nb entries, -1 ends it)
+ * that the current visit has not seen, so that their cache misses overlap before the distances are
+ * computed one by one (WebAssembly has no prefetch instruction). Not for KIND_SPLIT (the vectors are
+ * in other memories).
+ */
+@inline function touchUnvisited(p: usize, nb: i32): void {
+  if (g_kind == KIND_SPLIT) return;
+  let touched: u32 = 0;
+  for (let j = 0; j < nb; j++) {
+    const v = load<i32>(p + (<usize>j << 2));
+    if (v < 0) break;
+    if (!vtGet(v)) touched += load<u8>(g_codes + <usize>v * g_stride);
+  }
+  g_touch += touched;
+}
+
+/** As touchUnvisited, for every node of the list at p, visited or not. */
+@inline function touchAll(p: usize, nb: usize): void {
+  if (g_kind == KIND_SPLIT) return;
+  let touched: u32 = 0;
+  for (let j: usize = 0; j < nb; j++) {
+    const v = load<i32>(p + (j << 2));
+    if (v < 0) break;
+    touched += load<u8>(g_codes + <usize>v * g_stride);
+  }
+  g_touch += touched;
+}
+
 // ---- binary heaps of (f32 distance, i32 id), 0-based, ties on ids ---------------------------------
 // isMax: the top is the largest (d, id) (Faiss's CMax); else the smallest (CMin).
 
@@ -276,6 +305,7 @@ function greedyUpdateNearest(q: usize, level: i32): void {
   while (true) {
     const prev = g_nearest;
     const p = linksOf(prev, level);
+    touchAll(p, <usize>nb);
     for (let j = 0; j < nb; j++) {
       const v = load<i32>(p + (<usize>j << 2));
       if (v < 0) break;
@@ -356,6 +386,7 @@ function searchNeighborsToAdd(q: usize, pt: i32, entry: i32, dEntry: f32, level:
     const c = load<i32>(a_candI);
     hPop(false, ncand--, a_candD, a_candI);
     const p = linksOf(c, level);
+    touchUnvisited(p, nb);
     for (let j = 0; j < nb; j++) {
       const v = load<i32>(p + (<usize>j << 2));
       if (v < 0) break;
@@ -440,6 +471,7 @@ function addLink(src: i32, dest: i32, level: i32): void {
   // full: the old neighbours and dest compete for the nb places
   const split = g_kind == KIND_SPLIT;
   if (split) hnsw_load_vector(src, 1, g_slotIdx);
+  touchAll(p, nb);
   put(a_lkD, a_lkI, 0, split ? segDist(1, dest) : symDist(src, dest), dest);
   for (let i: usize = 0; i < nb; i++) {
     const v = load<i32>(p + (i << 2));
@@ -539,9 +571,23 @@ function mmPopMin(): i32 {
   for (; i < mm_k; i++) {
     if (load<i32>(mm_ids + (i << 2)) != -1) vmin = min(vmin, load<f32>(mm_dis + (i << 2)));
   }
-  // the last valid entry with that distance
+  // the last valid entry with that distance: the tail one by one, then four at a time backwards
+  const full = mm_k & ~(<usize>3);
   let j = <isize>mm_k - 1;
-  while (j >= 0 && (load<i32>(mm_ids + (<usize>j << 2)) == -1 || load<f32>(mm_dis + (<usize>j << 2)) != vmin)) j--;
+  while (j >= <isize>full && (load<i32>(mm_ids + (<usize>j << 2)) == -1 || load<f32>(mm_dis + (<usize>j << 2)) != vmin)) j--;
+  if (j < <isize>full) {
+    const vv = f32x4.splat(vmin);
+    j = -1;
+    for (let b = <isize>full - 4; b >= 0; b -= 4) {
+      const o = <usize>b << 2;
+      const hit = v128.andnot(f32x4.eq(v128.load(mm_dis + o), vv), i32x4.eq(v128.load(mm_ids + o), none));
+      const mask = i32x4.bitmask(hit);
+      if (mask != 0) {
+        j = b + <isize>(31 - clz<i32>(mask));
+        break;
+      }
+    }
+  }
   if (j < 0) return -1;
   mm_popD = vmin;
   const ret = load<i32>(mm_ids + (<usize>j << 2));
@@ -616,20 +662,15 @@ function searchFromCandidates(q: usize, k: usize, ef: i32, hd: usize, hi: usize)
   const nb = g_nb0;
   while (mm_nvalid > 0) {
     const v0 = mmPopMin();
-    // stop once ef candidates already processed are closer than the next one
-    if (mmCountBelow(mm_popD) >= ef) break;
+    // Faiss's stop: ef candidates already processed are closer than the next one. With a candidate
+    // heap of exactly ef entries it is never met (the popped entry, still counted, is not below
+    // its own distance, so at most ef - 1 are), and Faiss's search pays the count for nothing;
+    // here it is counted only for a heap larger than ef.
+    if (mm_n > <usize>ef && mmCountBelow(mm_popD) >= ef) break;
     const p = linksOf(v0, 0);
     // First touch every unvisited neighbour's stored vector, so that their cache misses overlap
     // (WebAssembly has no prefetch instruction); then the distances, in the same order as Faiss.
-    if (g_kind != KIND_SPLIT) {
-      let touched: u32 = 0;
-      for (let j = 0; j < nb; j++) {
-        const v1 = load<i32>(p + (<usize>j << 2));
-        if (v1 < 0) break;
-        if (!vtGet(v1)) touched += load<u8>(g_codes + <usize>v1 * g_stride);
-      }
-      g_touch += touched;
-    }
+    touchUnvisited(p, nb);
     for (let j = 0; j < nb; j++) {
       const v1 = load<i32>(p + (<usize>j << 2));
       if (v1 < 0) break;

@@ -86,12 +86,22 @@ function referenceGraph(h: HNSW, x: Float32Array, batches: number[]): HNSWGraphA
   return g;
 }
 
-for (const metric of METRICS) {
-  test(`HNSW ${mname(metric)}: one-thread build and search equal the TypeScript reference exactly`, () => {
-    const d = 13;
+/** Vectors on the integer grid {-2..2}^d: many exactly equal distances, so ties decide the order. */
+function gridVectors(n: number, d: number, seed: number): Float32Array {
+  const x = randomVectors(n, d, seed);
+  for (let i = 0; i < x.length; i++) x[i] = Math.round(x[i] * 2);
+  return x;
+}
+
+for (const [metric, data] of [
+  [MetricType.L2, 'random'], [MetricType.INNER_PRODUCT, 'random'], [MetricType.L2, 'grid'], [MetricType.INNER_PRODUCT, 'grid'],
+] as const) {
+  test(`HNSW ${mname(metric)}, ${data} data: one-thread build and search equal the TypeScript reference exactly`, () => {
+    const d = data === 'grid' ? 4 : 13;
     const n = 700;
-    const x = randomVectors(n, d, 31 + metric);
-    const q = randomVectors(40, d, 32 + metric);
+    const gen = data === 'grid' ? gridVectors : randomVectors;
+    const x = gen(n, d, 31 + metric);
+    const q = gen(40, d, 32 + metric);
     withThreads(1, () => {
       const h = new HNSW(d, 4, metric);
       h.efConstruction = 20;
