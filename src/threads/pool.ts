@@ -49,7 +49,20 @@ interface PoolWorker {
   gen: number;
 }
 
+/**
+ * Memories sent to some worker: when the main thread's object is collected, nothing can name that
+ * memory in a job again, so the workers are told to drop theirs (an index dropped without reset()
+ * would otherwise stay alive in every worker that searched it).
+ */
+const sentMemories = new Set<number>();
+const dropped = new FinalizationRegistry<number>((id) => {
+  sentMemories.delete(id);
+  forgetMemories([id]);
+});
+
 const control = new SharedArrayBuffer(MAX_THREADS * 16);
+/** Wake-ups without a job (forgetMemories), written to the control word negated. */
+let wakes = 0;
 const ctl = new Int32Array(control);
 const workers: PoolWorker[] = [];
 let numThreads = defaultThreads();
@@ -114,6 +127,10 @@ export function parallelFor(job: string, args: unknown, n: number, minPerThread 
       if (!w.memories.has(id)) {
         w.port.postMessage({ type: 'memory', id, memory } satisfies JobMessage);
         w.memories.add(id);
+        if (!sentMemories.has(id)) {
+          sentMemories.add(id);
+          dropped.register(memory, id);
+        }
       }
     });
     w.gen++;
@@ -143,14 +160,28 @@ export function parallelFor(job: string, args: unknown, n: number, minPerThread 
   if (error !== undefined) throw error;
 }
 
-/** Tells the workers to drop shared memories that are no longer used. */
+/**
+ * Tells the workers to drop shared memories that are no longer used. An idle worker is woken to
+ * read the message now (its control word moves on with no job behind it): otherwise it would keep
+ * the memories until its next job.
+ */
 export function forgetMemories(memIds: number[]): void {
-  for (const w of workers) {
+  workers.forEach((w, i) => {
     const mine = memIds.filter((id) => w.memories.has(id));
-    if (mine.length === 0) continue;
+    if (mine.length === 0) return;
     for (const id of mine) w.memories.delete(id);
     w.port.postMessage({ type: 'forget', ids: mine } satisfies JobMessage);
-  }
+    // a negative value: never a job's generation, so the next job still wakes the worker, and a
+    // worker busy with a job (were this called from inside one) only drains its port once more
+    const t = i + 1;
+    Atomics.store(ctl, t * 4, -++wakes);
+    Atomics.notify(ctl, t * 4);
+  });
+}
+
+/** The pool's workers and how many shared memories they hold between them (a diagnostic). */
+export function poolStats(): { workers: number; memoriesHeld: number } {
+  return { workers: workers.length, memoriesHeld: workers.reduce((s, w) => s + w.memories.size, 0) };
 }
 
 /** Releases in the workers the memories of `before` that are not in `now` (after a reset or compaction). */
@@ -184,3 +215,4 @@ export function parallelSearch(job: string, task: KnnJobArgs, n: number, minPerT
   task.distances.set(shared.distances);
   task.labels.set(shared.labels);
 }
+

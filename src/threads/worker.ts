@@ -46,15 +46,12 @@ function sharedBytes(v: unknown, depth = 0): number {
   return s;
 }
 
-let seen = 0;
-for (;;) {
-  const idle = collect !== undefined && receivedBytes > 0;
-  if (Atomics.wait(ctl, base, seen, idle ? IDLE_COLLECT_MS : Infinity) === 'timed-out') {
-    receivedBytes = 0;
-    collect!();
-    continue;
-  }
-  seen = Atomics.load(ctl, base);
+/**
+ * Takes the waiting messages: memories to adopt or forget, jobs to run. A function of its own, so
+ * that the messages and job arguments die with its frame: a collection in the loop below then frees
+ * them (held in the loop's own frame, the last job's arguments stayed alive until the next job).
+ */
+function drain(): void {
   let m;
   while ((m = receiveMessageOnPort(port)) !== undefined) {
     const msg = m.message as JobMessage;
@@ -79,9 +76,21 @@ for (;;) {
     }
     Atomics.store(ctl, base + 1, msg.gen);
     Atomics.notify(ctl, base + 1);
-    if (collect !== undefined && receivedBytes >= COLLECT_AFTER_BYTES) {
-      receivedBytes = 0;
-      collect();
-    }
+  }
+}
+
+let seen = 0;
+for (;;) {
+  const idle = collect !== undefined && receivedBytes > 0;
+  if (Atomics.wait(ctl, base, seen, idle ? IDLE_COLLECT_MS : Infinity) === 'timed-out') {
+    receivedBytes = 0;
+    collect!();
+    continue;
+  }
+  seen = Atomics.load(ctl, base);
+  drain();
+  if (collect !== undefined && receivedBytes >= COLLECT_AFTER_BYTES) {
+    receivedBytes = 0;
+    collect();
   }
 }
