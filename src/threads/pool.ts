@@ -61,9 +61,9 @@ const dropped = new FinalizationRegistry<number>((id) => {
 });
 
 const control = new SharedArrayBuffer(MAX_THREADS * 16);
+const ctl = new Int32Array(control);
 /** Wake-ups without a job (forgetMemories), written to the control word negated. */
 let wakes = 0;
-const ctl = new Int32Array(control);
 const workers: PoolWorker[] = [];
 let numThreads = defaultThreads();
 
@@ -215,4 +215,3 @@ export function parallelSearch(job: string, task: KnnJobArgs, n: number, minPerT
   task.distances.set(shared.distances);
   task.labels.set(shared.labels);
 }
-
