@@ -54,14 +54,8 @@ export function checkIds(ids: unknown, n: number, name = 'ids'): BigInt64Array {
   return ids;
 }
 
-/** The position of the first NaN or infinity in x, or -1. */
-export function firstNonFinite(x: Float32Array): number {
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i]!;
-    if (v - v !== 0) return i;
-  }
-  return -1;
-}
+/** The position of the first NaN or infinity in x, or -1 (the kernel's TypeScript version). */
+export { fvecFirstNonFinite as firstNonFinite } from './kernels/reference.js';
 
 /**
  * The error for a non-finite value v at position `at` of n*d floats `name`, naming its row and
