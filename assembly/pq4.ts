@@ -40,16 +40,16 @@ export function pq4_heapify(isMax: bool, n: i32, k: i32, hd: usize, hi: usize): 
 
 /**
  * The 32 distances of one block for one query (accumulators a, b for vectors 0..15, c, e for 16..31)
- * offered to its heap. valid: how many of the 32 vectors exist; j0: the number of the block's first
- * vector (ids: idBase + j0 + j, or ids[j0 + j]).
+ * offered to its heap. bias: added (mod 2^16) to every distance; valid: how many of the 32 vectors
+ * exist; j0: the number of the block's first vector (ids: idBase + j0 + j, or ids[j0 + j]).
  */
-@inline function emit(isMax: bool, a: v128, b: v128, c: v128, e: v128, bias: usize, q: usize, valid: i32, k: usize, hd: usize, hi: usize, ids: usize, idBase: i64, j0: i32, tmp: usize): void {
+@inline function emit(isMax: bool, a: v128, b: v128, c: v128, e: v128, bias: i32, valid: i32, k: usize, hd: usize, hi: usize, ids: usize, idBase: i64, j0: i32, tmp: usize): void {
   let d0 = i16x8.sub(a, i16x8.shl(b, 8));
   let d1 = b;
   let d2 = i16x8.sub(c, i16x8.shl(e, 8));
   let d3 = e;
   if (bias != 0) {
-    const bv = i16x8.splat(<i16>load<u16>(bias + (q << 1)));
+    const bv = i16x8.splat(<i16>bias);
     d0 = i16x8.add(d0, bv);
     d1 = i16x8.add(d1, bv);
     d2 = i16x8.add(d2, bv);
@@ -86,19 +86,22 @@ export function pq4_heapify(isMax: bool, n: i32, k: i32, hd: usize, hi: usize): 
 }
 
 /**
- * The scan for nq = 1..4 queries (a constant after inlining): per block of 32 vectors, each query's four
- * accumulators (a, b: vectors 0..15; c, e: 16..31) updated pair of sub-quantizers by pair, the codes
- * decoded once for all queries; written out per query (a helper cannot return four registers).
+ * The scan for nq = 1..4 queries (a constant after inlining), query q with its table at lut{q}, its
+ * bias{q} and its heap at hd{q} / hi{q}: per block of 32 vectors, each query's four accumulators (a, b:
+ * vectors 0..15; c, e: 16..31) updated pair of sub-quantizers by pair, the codes decoded once for all
+ * queries; written out per query (a helper cannot return four registers).
  */
-@inline function scan_impl(isMax: bool, nq: i32, codes: usize, n: i32, bbs: i32, M2: i32, lut: usize, bias: usize, k: i32, hd: usize, hi: usize, ids: usize, idBase: i64, tmp: usize): void {
-  const lutBytes = <usize>M2 << 4;
+@inline function scan_impl(
+  isMax: bool, nq: i32, codes: usize, n: i32, bbs: i32, M2: i32,
+  lut0: usize, lut1: usize, lut2: usize, lut3: usize, bias0: i32, bias1: i32, bias2: i32, bias3: i32, k: i32,
+  hd0: usize, hd1: usize, hd2: usize, hd3: usize, hi0: usize, hi1: usize, hi2: usize, hi3: usize,
+  ids: usize, idBase: i64, tmp: usize,
+): void {
   const pairs = M2 >> 1;
   const spb = bbs >> 5;
   const blockBytes = (<usize>bbs * <usize>M2) >> 1;
   const stride = <usize>bbs;
   const kk = <usize>k;
-  const hdBytes = kk << 2;
-  const hiBytes = kk << 3;
   const m4 = i8x16.splat(0x0f);
   const zero = i16x8.splat(0);
   let j0 = 0;
@@ -110,7 +113,7 @@ export function pq4_heapify(isMax: bool, n: i32, k: i32, hd: usize, hi: usize): 
       let a2 = zero, b2 = zero, c2 = zero, e2 = zero;
       let a3 = zero, b3 = zero, c3 = zero, e3 = zero;
       let p = cb + (<usize>s << 5);
-      let l = lut;
+      let o: usize = 0;
       for (let t = 0; t < pairs; t++) {
         const x0 = v128.load(p);
         const x1 = v128.load(p, 16);
@@ -119,8 +122,8 @@ export function pq4_heapify(isMax: bool, n: i32, k: i32, hd: usize, hi: usize): 
         const x1l = v128.and(x1, m4);
         const x1h = v128.and(i16x8.shr_u(x1, 4), m4);
         {
-          const t0 = v128.load(l);
-          const t1 = v128.load(l, 16);
+          const t0 = v128.load(lut0 + o);
+          const t1 = v128.load(lut0 + o, 16);
           const r0l = lookup(t0, x0l);
           const r1l = lookup(t1, x1l);
           const r0h = lookup(t0, x0h);
@@ -131,9 +134,8 @@ export function pq4_heapify(isMax: bool, n: i32, k: i32, hd: usize, hi: usize): 
           e0 = i16x8.add(e0, i16x8.add(i16x8.shr_u(r0h, 8), i16x8.shr_u(r1h, 8)));
         }
         if (nq > 1) {
-          const q = l + lutBytes;
-          const t0 = v128.load(q);
-          const t1 = v128.load(q, 16);
+          const t0 = v128.load(lut1 + o);
+          const t1 = v128.load(lut1 + o, 16);
           const r0l = lookup(t0, x0l);
           const r1l = lookup(t1, x1l);
           const r0h = lookup(t0, x0h);
@@ -144,9 +146,8 @@ export function pq4_heapify(isMax: bool, n: i32, k: i32, hd: usize, hi: usize): 
           e1 = i16x8.add(e1, i16x8.add(i16x8.shr_u(r0h, 8), i16x8.shr_u(r1h, 8)));
         }
         if (nq > 2) {
-          const q = l + 2 * lutBytes;
-          const t0 = v128.load(q);
-          const t1 = v128.load(q, 16);
+          const t0 = v128.load(lut2 + o);
+          const t1 = v128.load(lut2 + o, 16);
           const r0l = lookup(t0, x0l);
           const r1l = lookup(t1, x1l);
           const r0h = lookup(t0, x0h);
@@ -157,9 +158,8 @@ export function pq4_heapify(isMax: bool, n: i32, k: i32, hd: usize, hi: usize): 
           e2 = i16x8.add(e2, i16x8.add(i16x8.shr_u(r0h, 8), i16x8.shr_u(r1h, 8)));
         }
         if (nq > 3) {
-          const q = l + 3 * lutBytes;
-          const t0 = v128.load(q);
-          const t1 = v128.load(q, 16);
+          const t0 = v128.load(lut3 + o);
+          const t1 = v128.load(lut3 + o, 16);
           const r0l = lookup(t0, x0l);
           const r1l = lookup(t1, x1l);
           const r0h = lookup(t0, x0h);
@@ -170,14 +170,34 @@ export function pq4_heapify(isMax: bool, n: i32, k: i32, hd: usize, hi: usize): 
           e3 = i16x8.add(e3, i16x8.add(i16x8.shr_u(r0h, 8), i16x8.shr_u(r1h, 8)));
         }
         p += stride;
-        l += 32;
+        o += 32;
       }
       const valid = n - j0;
-      emit(isMax, a0, b0, c0, e0, bias, 0, valid, kk, hd, hi, ids, idBase, j0, tmp);
-      if (nq > 1) emit(isMax, a1, b1, c1, e1, bias, 1, valid, kk, hd + hdBytes, hi + hiBytes, ids, idBase, j0, tmp);
-      if (nq > 2) emit(isMax, a2, b2, c2, e2, bias, 2, valid, kk, hd + 2 * hdBytes, hi + 2 * hiBytes, ids, idBase, j0, tmp);
-      if (nq > 3) emit(isMax, a3, b3, c3, e3, bias, 3, valid, kk, hd + 3 * hdBytes, hi + 3 * hiBytes, ids, idBase, j0, tmp);
+      emit(isMax, a0, b0, c0, e0, bias0, valid, kk, hd0, hi0, ids, idBase, j0, tmp);
+      if (nq > 1) emit(isMax, a1, b1, c1, e1, bias1, valid, kk, hd1, hi1, ids, idBase, j0, tmp);
+      if (nq > 2) emit(isMax, a2, b2, c2, e2, bias2, valid, kk, hd2, hi2, ids, idBase, j0, tmp);
+      if (nq > 3) emit(isMax, a3, b3, c3, e3, bias3, valid, kk, hd3, hi3, ids, idBase, j0, tmp);
     }
+  }
+}
+
+/** scan_impl for m = 1..4 queries (one instance per metric and m). */
+function scan_group(
+  isMax: bool, m: i32, codes: usize, n: i32, bbs: i32, M2: i32,
+  lut0: usize, lut1: usize, lut2: usize, lut3: usize, bias0: i32, bias1: i32, bias2: i32, bias3: i32, k: i32,
+  hd0: usize, hd1: usize, hd2: usize, hd3: usize, hi0: usize, hi1: usize, hi2: usize, hi3: usize,
+  ids: usize, idBase: i64, tmp: usize,
+): void {
+  if (isMax) {
+    if (m == 1) scan_impl(true, 1, codes, n, bbs, M2, lut0, lut1, lut2, lut3, bias0, bias1, bias2, bias3, k, hd0, hd1, hd2, hd3, hi0, hi1, hi2, hi3, ids, idBase, tmp);
+    else if (m == 2) scan_impl(true, 2, codes, n, bbs, M2, lut0, lut1, lut2, lut3, bias0, bias1, bias2, bias3, k, hd0, hd1, hd2, hd3, hi0, hi1, hi2, hi3, ids, idBase, tmp);
+    else if (m == 3) scan_impl(true, 3, codes, n, bbs, M2, lut0, lut1, lut2, lut3, bias0, bias1, bias2, bias3, k, hd0, hd1, hd2, hd3, hi0, hi1, hi2, hi3, ids, idBase, tmp);
+    else scan_impl(true, 4, codes, n, bbs, M2, lut0, lut1, lut2, lut3, bias0, bias1, bias2, bias3, k, hd0, hd1, hd2, hd3, hi0, hi1, hi2, hi3, ids, idBase, tmp);
+  } else {
+    if (m == 1) scan_impl(false, 1, codes, n, bbs, M2, lut0, lut1, lut2, lut3, bias0, bias1, bias2, bias3, k, hd0, hd1, hd2, hd3, hi0, hi1, hi2, hi3, ids, idBase, tmp);
+    else if (m == 2) scan_impl(false, 2, codes, n, bbs, M2, lut0, lut1, lut2, lut3, bias0, bias1, bias2, bias3, k, hd0, hd1, hd2, hd3, hi0, hi1, hi2, hi3, ids, idBase, tmp);
+    else if (m == 3) scan_impl(false, 3, codes, n, bbs, M2, lut0, lut1, lut2, lut3, bias0, bias1, bias2, bias3, k, hd0, hd1, hd2, hd3, hi0, hi1, hi2, hi3, ids, idBase, tmp);
+    else scan_impl(false, 4, codes, n, bbs, M2, lut0, lut1, lut2, lut3, bias0, bias1, bias2, bias3, k, hd0, hd1, hd2, hd3, hi0, hi1, hi2, hi3, ids, idBase, tmp);
   }
 }
 
@@ -203,21 +223,73 @@ export function pq4_scan(isMax: bool, nq: i32, codes: usize, n: i32, bbs: i32, M
   const hiBytes = <usize>k << 3;
   for (let q0 = 0; q0 < nq; q0 += 4) {
     const m = min(4, nq - q0);
-    const qo = <usize>q0;
-    const l = lut + qo * lutBytes;
-    const b = bias != 0 ? bias + (qo << 1) : 0;
-    const d = hd + qo * hdBytes;
-    const h = hi + qo * hiBytes;
-    if (isMax) {
-      if (m == 1) scan_impl(true, 1, codes, n, bbs, M2, l, b, k, d, h, ids, idBase, tmp);
-      else if (m == 2) scan_impl(true, 2, codes, n, bbs, M2, l, b, k, d, h, ids, idBase, tmp);
-      else if (m == 3) scan_impl(true, 3, codes, n, bbs, M2, l, b, k, d, h, ids, idBase, tmp);
-      else scan_impl(true, 4, codes, n, bbs, M2, l, b, k, d, h, ids, idBase, tmp);
-    } else {
-      if (m == 1) scan_impl(false, 1, codes, n, bbs, M2, l, b, k, d, h, ids, idBase, tmp);
-      else if (m == 2) scan_impl(false, 2, codes, n, bbs, M2, l, b, k, d, h, ids, idBase, tmp);
-      else if (m == 3) scan_impl(false, 3, codes, n, bbs, M2, l, b, k, d, h, ids, idBase, tmp);
-      else scan_impl(false, 4, codes, n, bbs, M2, l, b, k, d, h, ids, idBase, tmp);
+    const l = lut + <usize>q0 * lutBytes;
+    const d = hd + <usize>q0 * hdBytes;
+    const h = hi + <usize>q0 * hiBytes;
+    const b = bias + (<usize>q0 << 1);
+    scan_group(
+      isMax, m, codes, n, bbs, M2,
+      l, l + lutBytes, l + 2 * lutBytes, l + 3 * lutBytes,
+      bias != 0 ? <i32>load<u16>(b) : 0,
+      bias != 0 && m > 1 ? <i32>load<u16>(b, 2) : 0,
+      bias != 0 && m > 2 ? <i32>load<u16>(b, 4) : 0,
+      bias != 0 && m > 3 ? <i32>load<u16>(b, 6) : 0,
+      k, d, d + hdBytes, d + 2 * hdBytes, d + 3 * hdBytes, h, h + hiBytes, h + 2 * hiBytes, h + 3 * hiBytes,
+      ids, idBase, tmp,
+    );
+  }
+}
+
+/** The table of (query, probe) pair pr in a list-by-list chunk: per query `queryBytes` of tables, one per probe when is3d. */
+@inline function pair_lut(pr: i32, nprobe: i32, luts: usize, queryBytes: usize, is3d: bool, lutBytes: usize): usize {
+  const q = pr / nprobe;
+  return luts + <usize>q * queryBytes + (is3d ? <usize>(pr - q * nprobe) * lutBytes : 0);
+}
+
+/**
+ * The list-by-list scan of a chunk of queries (src/search/pq4Scan.ts, pq4IvfByList): run r < nruns is
+ * 5 int32 at runs + 20 r: the list's codes, its ids, its size n and the range [p0, p1) of its
+ * (query, probe) pairs in `pairs` (int32 pr = query * nprobe + probe, in increasing query order).
+ * Each run's pairs are scanned four at a time (each block of codes read once for four tables).
+ * Pair pr reads its table at luts + query * queryBytes (+ probe * M2 * 16 when is3d), its bias at
+ * biases + 2 pr (uint16; none when biases is 0), and its query's heap at hd + query * k * 4 /
+ * hi + query * k * 8 (pq4_heapify first). A query probes a list once: the four heaps of a group differ.
+ */
+export function pq4_scan_lists(isMax: bool, runs: usize, nruns: i32, pairs: usize, nprobe: i32, bbs: i32, M2: i32, luts: usize, queryBytes: usize, is3d: bool, biases: usize, k: i32, hd: usize, hi: usize, tmp: usize): void {
+  const lutBytes = <usize>M2 << 4;
+  const hdBytes = <usize>k << 2;
+  const hiBytes = <usize>k << 3;
+  for (let r = 0; r < nruns; r++) {
+    const e = runs + <usize>r * 20;
+    const codes = <usize>load<u32>(e);
+    const ids = <usize>load<u32>(e, 4);
+    const n = load<i32>(e, 8);
+    const p1 = load<i32>(e, 16);
+    for (let g0 = load<i32>(e, 12); g0 < p1; g0 += 4) {
+      const m = min(4, p1 - g0);
+      const pp = pairs + (<usize>g0 << 2);
+      const pr0 = load<i32>(pp);
+      const pr1 = m > 1 ? load<i32>(pp, 4) : pr0;
+      const pr2 = m > 2 ? load<i32>(pp, 8) : pr0;
+      const pr3 = m > 3 ? load<i32>(pp, 12) : pr0;
+      const q0 = <usize>(pr0 / nprobe);
+      const q1 = <usize>(pr1 / nprobe);
+      const q2 = <usize>(pr2 / nprobe);
+      const q3 = <usize>(pr3 / nprobe);
+      scan_group(
+        isMax, m, codes, n, bbs, M2,
+        pair_lut(pr0, nprobe, luts, queryBytes, is3d, lutBytes),
+        pair_lut(pr1, nprobe, luts, queryBytes, is3d, lutBytes),
+        pair_lut(pr2, nprobe, luts, queryBytes, is3d, lutBytes),
+        pair_lut(pr3, nprobe, luts, queryBytes, is3d, lutBytes),
+        biases != 0 ? <i32>load<u16>(biases + (<usize>pr0 << 1)) : 0,
+        biases != 0 ? <i32>load<u16>(biases + (<usize>pr1 << 1)) : 0,
+        biases != 0 ? <i32>load<u16>(biases + (<usize>pr2 << 1)) : 0,
+        biases != 0 ? <i32>load<u16>(biases + (<usize>pr3 << 1)) : 0,
+        k, hd + q0 * hdBytes, hd + q1 * hdBytes, hd + q2 * hdBytes, hd + q3 * hdBytes,
+        hi + q0 * hiBytes, hi + q1 * hiBytes, hi + q2 * hiBytes, hi + q3 * hiBytes,
+        ids, 0, tmp,
+      );
     }
   }
 }

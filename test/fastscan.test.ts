@@ -12,7 +12,7 @@ import { dequantize, fastScanQuantizeLUT, lutRowRanges, quantizeLUTAndBias, roun
 import { pq4DistanceRef, pq4HeapRef, pq4ScanRef } from '../src/kernels/pq4Reference.js';
 import {
   FactoryParseError, IDSelectorRange, IndexFlatIP, IndexFlatL2, IndexIVFPQ, IndexIVFPQFastScan, IndexPQ, IndexPQFastScan, InvalidArgumentError, MetricType,
-  NotTrainedError, computeGroundTruth, generateDataset, getNumThreads, indexFactory, recallAtR, reverseIndexFactory, setNumThreads, type SearchParameters,
+  NotTrainedError, computeGroundTruth, deserializeIndex, generateDataset, getNumThreads, indexFactory, recallAtR, reverseIndexFactory, serializeIndex, setNumThreads, type SearchParameters,
 } from '../src/simdex.js';
 import { Arena } from './helpers/arena.js';
 import { faissAvailable, runFaiss } from './helpers/faiss.js';
@@ -653,4 +653,35 @@ test('IVF16,PQ8x4fs,RFlat: the FastScan index as the base of IndexRefineFlat (k-
   assert.ok(rRef > rBase + 0.1 && rRef > 0.8, `recall@10 refined ${rRef} vs base ${rBase}`);
   base.dispose();
   refined.dispose();
+});
+
+test('IndexIVFPQFastScan: a batch scanned list by list gives what its queries give one at a time (by residual or not, L2 / IP, 3D tables in several chunks); lists added in pieces are gathered into one memory', () => {
+  const d = 16;
+  const xb = randomVectors(100000, d, 51);
+  const xq = randomVectors(700, d, 52);
+  for (const [byResidual, metric] of [[true, MetricType.L2], [false, MetricType.L2], [true, MetricType.INNER_PRODUCT]] as const) {
+    const index = trainedIVF(8, byResidual, metric);
+    // 100000 x (4 bytes of codes + 8 of id) in three adds: more than the arena's first 1 MiB segment
+    for (const [lo, hi] of [[0, 30000], [30000, 60000], [60000, 100000]] as const) index.add(xb.subarray(lo * d, hi * d));
+    assert.equal(index.lists.listTable().memories.length, 1, 'lists gathered into one memory');
+    const what = `byResidual=${byResidual} metric=${metric}`;
+    const read = deserializeIndex(serializeIndex(index)) as IndexIVFPQFastScan;
+    assert.equal(read.lists.listTable().memories.length, 1, 'lists read from a file in one memory');
+    assert.deepEqual(read.search(xq, 10, { nprobe: 3 }), index.search(xq, 10, { nprobe: 3 }), `${what}: read back`);
+    read.dispose();
+    // nprobe = nlist: 3D tables of 8 x 8 x 16 bytes per query
+    for (const nprobe of [3, 8]) {
+      const batch = index.search(xq, 10, { nprobe });
+      for (let i = 0; i < 700; i += 7) {
+        const one = index.search(xq.subarray(i * d, (i + 1) * d), 10, { nprobe });
+        assert.deepEqual(one.labels, batch.labels.subarray(i * 10, (i + 1) * 10), `${what} nprobe=${nprobe} query ${i}: labels`);
+        // by residual, the biases are the coarse quantizer's distances, whose batch and single-query
+        // kernels round differently
+        const want = batch.distances.subarray(i * 10, (i + 1) * 10);
+        if (!byResidual) assert.deepEqual(one.distances, want, `${what} nprobe=${nprobe} query ${i}: distances`);
+        else for (let j = 0; j < 10; j++) assert.ok(Math.abs(one.distances[j]! - want[j]!) <= 1e-5 * Math.max(1, Math.abs(want[j]!)), `${what} nprobe=${nprobe} query ${i}: distance ${j}`);
+      }
+    }
+    index.dispose();
+  }
 });

@@ -99,6 +99,14 @@ export class BlockInvertedLists extends InvertedLists {
   }
 
   /**
+   * Makes room in one memory for `lists` lists of `entries` entries in all, read one list after the
+   * other (a file reader knows the totals first): each list takes whole blocks and ids for them.
+   */
+  reserveFor(entries: number, lists: number): void {
+    if (entries > 0) this.arena.reserve((Math.ceil(entries / this.nPerBlock) + lists) * (pad8(this.blockSize) + this.nPerBlock * 8 + 16));
+  }
+
+  /**
    * Appends n entries to list l from ordinary PQ codes (n * codeSize bytes, M sub-codes each): packed
    * at offsets size .. size+n-1 (Faiss's pq4_pack_codes_range). Returns the offset of the first.
    */
@@ -192,9 +200,13 @@ export class BlockInvertedLists extends InvertedLists {
     }
   }
 
-  /** Reclaims the space of lists that grew, when it exceeds the live data. */
+  /**
+   * Reclaims the space of lists that grew, when it exceeds a quarter of the live data, and gathers
+   * lists spread over several memories into one when they fit (IVF FastScan batches scan lists in
+   * one memory list by list).
+   */
   override compactIfWorthIt(): void {
-    if (!this.arena.shouldCompact) return;
+    if (!this.arena.shouldCompact && !this.arena.shouldGather) return;
     const lists: number[] = [];
     const blocks: Block[] = [];
     this.blocks.forEach((b, l) => {

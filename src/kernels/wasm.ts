@@ -68,6 +68,7 @@ export interface WasmKernels {
   // 4-bit PQ FastScan (assembly/pq4.ts): packed codes, uint8 tables, heaps of 16-bit distances
   pq4_heapify(isMax: number, n: number, k: number, hd: number, hi: number): void;
   pq4_scan(isMax: number, nq: number, codes: number, n: number, bbs: number, M2: number, lut: number, bias: number, k: number, hd: number, hi: number, ids: number, idBase: bigint, tmp: number): void;
+  pq4_scan_lists(isMax: number, runs: number, nruns: number, pairs: number, nprobe: number, bbs: number, M2: number, luts: number, queryBytes: number, is3d: number, biases: number, k: number, hd: number, hi: number, tmp: number): void;
   pq4_lut_minmax(tab: number, nrows: number, mins: number, maxs: number): void;
   pq4_lut_round(tab: number, nrows: number, a: number, mins: number, out: number): void;
   // HNSW graph (assembly/hnsw.ts); h: the header of an HNSW memory (storage/HNSWSegment)

@@ -365,49 +365,68 @@ function ivfLayout(tables: number, M2: number, k: number): { lut: number; bias: 
 const BY_LIST_MIN_QUERIES = 8;
 
 /**
- * Queries [q0, q1) list by list: the quantized tables of every query first, then each probed list
- * once per group of up to 4 of the queries that probe it (`pq4_scan` with nq = 4 reads each block of
- * codes once for the 4 tables), the queries' heaps kept here between lists. Each query still visits
- * its lists in increasing list number, as the query-by-query scan (and Faiss's search_implem_12)
- * does, so the results are the same. Returns false (nothing done) where this does not apply.
+ * Queries [q0, q1) list by list, in chunks of queries whose tables, heaps and pairs fit the slot of
+ * the lists' memory: the quantized tables of every query of a chunk first, then each probed list
+ * once per group of up to four of the (query, probe) pairs that probe it (`pq4_scan_lists`: each
+ * block of codes read once for all their tables), the queries' heaps staying in the slot. Each
+ * query still visits its lists in increasing list number, as the query-by-query scan (and Faiss's
+ * search_implem_12) does, so the results are the same. Lists in one memory only (the inverted
+ * lists gather theirs into one when they fit); returns false (nothing done) where this does not apply.
  */
 function pq4IvfByList(task: PQ4IvfTask, q0: number, q1: number, slot: number): boolean {
   const { pq, k, nprobe, M2, bbs } = task;
   const { memories, table } = task.lists;
+  if (bbs !== 32 || q1 - q0 < BY_LIST_MIN_QUERIES || memories.length !== 1) return false;
+  const is3d = task.mode === IvfPQ4Mode.Precomputed || task.mode === IvfPQ4Mode.ResidualTable;
+  const tables = is3d ? nprobe : 1;
+  // the tables are made in the quantizer's slot (ivfLuts)
+  if (lutLayout(pq, tables, tables, M2) === undefined) return false;
+  const nlist = table.length / 4;
+  let chunk = Math.min(q1 - q0, Math.floor(SLOT_BYTES / byListLayout(1, tables, M2, k, nprobe, nlist).end));
+  while (chunk >= BY_LIST_MIN_QUERIES && byListLayout(chunk, tables, M2, k, nprobe, nlist).end > SLOT_BYTES) chunk--;
+  if (chunk < BY_LIST_MIN_QUERIES) return false;
+  for (let c0 = q0; c0 < q1; c0 += chunk) byListChunk(task, c0, Math.min(q1, c0 + chunk), slot);
+  return true;
+}
+
+/** Where a list-by-list chunk of nq queries keeps what in the slot of the lists' memory. */
+function byListLayout(nq: number, tables: number, M2: number, k: number, nprobe: number, nlist: number): { LUTS: number; HD: number; HI: number; BIAS: number; PAIRS: number; RUNS: number; TMP: number; end: number } {
+  const LUTS = 0;
+  const HD = align(LUTS + nq * tables * M2 * 16);
+  const HI = align(HD + nq * k * 4);
+  const BIAS = align(HI + nq * k * 8);
+  const PAIRS = align(BIAS + nq * nprobe * 2);
+  const RUNS = align(PAIRS + nq * nprobe * 4);
+  const TMP = align(RUNS + Math.min(nlist, nq * nprobe) * 20);
+  return { LUTS, HD, HI, BIAS, PAIRS, RUNS, TMP, end: TMP + 64 };
+}
+
+/** One chunk of pq4IvfByList: queries [q0, q1). */
+function byListChunk(task: PQ4IvfTask, q0: number, q1: number, slot: number): void {
+  const { k, nprobe, M2, bbs } = task;
+  const { memories, table } = task.lists;
   const nq = q1 - q0;
-  if (bbs !== 32 || nq < BY_LIST_MIN_QUERIES || memories.length !== 1) return false;
-  const G = 4;
+  const nlist = table.length / 4;
   const tab2 = M2 * 16;
   const is3d = task.mode === IvfPQ4Mode.Precomputed || task.mode === IvfPQ4Mode.ResidualTable;
   const tables = is3d ? nprobe : 1;
-  // the lists' memory's slot: every query's tables and heap, then one group's (contiguous, as
-  // pq4_scan reads them), moved with copyWithin
-  const hb = k * 12;
-  const LUTS = 0;
-  const HEAPS = align(LUTS + nq * tables * tab2);
-  const GLUT = align(HEAPS + nq * hb);
-  const GBIAS = align(GLUT + G * tab2);
-  const GHD = align(GBIAS + 2 * G);
-  const GHI = align(GHD + G * k * 4);
-  const TMP = align(GHI + G * k * 8);
-  if (TMP + 64 > SLOT_BYTES) return false;
+  const lay = byListLayout(nq, tables, M2, k, nprobe, nlist);
   const base = Segment.slotOffset(slot);
-  const pv = memoryViews(pq.memory);
+  const pv = memoryViews(task.pq.memory);
   const v = memoryViews(memories[0]!);
-  // 1. every query's tables, biases and scale
-  const lut = new Uint8Array(tables * tab2);
-  const biases = new Uint16Array(nq * nprobe);
+  const buf = v.u8.buffer;
+  // 1. every query's tables, biases and scale, made into the slot
+  const biases = new Uint16Array(buf, base + lay.BIAS, nq * nprobe);
   const scales: LutScale[] = new Array(nq);
   let withBias = false;
   for (let i = 0; i < nq; i++) {
-    const made = ivfLuts(task, q0 + i, slot, lut, biases.subarray(i * nprobe, (i + 1) * nprobe), pv);
-    if (made === undefined) return false;
+    // lutLayout fits (checked by the caller): ivfLuts makes them
+    const lut = v.u8.subarray(base + lay.LUTS + i * tables * tab2, base + lay.LUTS + (i + 1) * tables * tab2);
+    const made = ivfLuts(task, q0 + i, slot, lut, biases.subarray(i * nprobe, (i + 1) * nprobe), pv)!;
     scales[i] = made.scale;
     withBias = made.withBias;
-    v.u8.set(lut, base + LUTS + i * tables * tab2);
   }
-  // 2. who probes each list: (query, probe) pairs grouped by list, queries in order
-  const nlist = table.length / 4;
+  // 2. who probes each list: (query, probe) pairs grouped by list, queries in order; one run per list
   const start = new Int32Array(nlist + 1);
   for (let e = q0 * nprobe; e < q1 * nprobe; e++) {
     const l = task.coarse[e]!;
@@ -415,58 +434,37 @@ function pq4IvfByList(task: PQ4IvfTask, q0: number, q1: number, slot: number): b
   }
   for (let l = 0; l < nlist; l++) start[l + 1] += start[l]!;
   const fill = start.slice(0, nlist);
-  const pairs = new Int32Array(start[nlist]!);
+  const pairs = new Int32Array(buf, base + lay.PAIRS, start[nlist]!);
   for (let i = 0; i < nq; i++) {
     for (let j = 0; j < nprobe; j++) {
       const l = task.coarse[(q0 + i) * nprobe + j]!;
       if (l >= 0) pairs[fill[l]!++] = i * nprobe + j;
     }
   }
-  // 3. the heaps: a query's lives at HEAPS (k floats, then k ids) between its lists
-  const isMax = task.metric === 1;
-  const im = isMax ? 1 : 0;
-  const u8 = v.u8;
-  v.kern.pq4_heapify(im, 1, k, base + GHD, base + GHI);
-  for (let i = 0; i < nq; i++) {
-    const h = base + HEAPS + i * hb;
-    u8.copyWithin(h, base + GHD, base + GHD + k * 4);
-    u8.copyWithin(h + k * 4, base + GHI, base + GHI + k * 8);
-  }
+  const runs = new Int32Array(buf, base + lay.RUNS, (lay.TMP - lay.RUNS) >> 2);
+  let nruns = 0;
   for (let l = 0; l < nlist; l++) {
     const n = table[l * 4 + 3]!;
-    const p0 = start[l]!;
-    const p1 = start[l + 1]!;
-    if (n === 0 || p0 === p1) continue;
-    for (let g0 = p0; g0 < p1; g0 += G) {
-      const m = Math.min(G, p1 - g0);
-      for (let g = 0; g < m; g++) {
-        const pr = pairs[g0 + g]!;
-        const i = (pr / nprobe) | 0;
-        const lo = base + LUTS + (i * tables + (is3d ? pr - i * nprobe : 0)) * tab2;
-        u8.copyWithin(base + GLUT + g * tab2, lo, lo + tab2);
-        v.u16[((base + GBIAS) >> 1) + g] = withBias ? biases[pr]! : 0;
-        const h = base + HEAPS + i * hb;
-        u8.copyWithin(base + GHD + g * k * 4, h, h + k * 4);
-        u8.copyWithin(base + GHI + g * k * 8, h + k * 4, h + hb);
-      }
-      v.kern.pq4_scan(im, m, table[l * 4 + 1]!, n, bbs, M2, base + GLUT, base + GBIAS, k, base + GHD, base + GHI, table[l * 4 + 2]!, 0n, base + TMP);
-      for (let g = 0; g < m; g++) {
-        const h = base + HEAPS + ((pairs[g0 + g]! / nprobe) | 0) * hb;
-        u8.copyWithin(h, base + GHD + g * k * 4, base + GHD + (g + 1) * k * 4);
-        u8.copyWithin(h + k * 4, base + GHI + g * k * 8, base + GHI + (g + 1) * k * 8);
-      }
-    }
+    if (n === 0 || start[l] === start[l + 1]) continue;
+    const o = 5 * nruns++;
+    runs[o] = table[l * 4 + 1]!;
+    runs[o + 1] = table[l * 4 + 2]!;
+    runs[o + 2] = n;
+    runs[o + 3] = start[l]!;
+    runs[o + 4] = start[l + 1]!;
   }
+  // 3. the scan, the heaps in the slot throughout
+  const isMax = task.metric === 1;
+  const im = isMax ? 1 : 0;
+  v.kern.pq4_heapify(im, nq, k, base + lay.HD, base + lay.HI);
+  v.kern.pq4_scan_lists(im, base + lay.RUNS, nruns, base + lay.PAIRS, nprobe, bbs, M2, base + lay.LUTS, tables * tab2, is3d ? 1 : 0, withBias ? base + lay.BIAS : 0, k, base + lay.HD, base + lay.HI, base + lay.TMP);
   // 4. each query's heap sorted, distances back to floats
-  const buf = u8.buffer;
+  v.kern.heap_reorder(im, nq, k, base + lay.HD, base + lay.HI);
+  const dis = new Float32Array(buf, base + lay.HD, nq * k);
+  const ids = new BigInt64Array(buf, base + lay.HI, nq * k);
   for (let i = 0; i < nq; i++) {
-    const h = base + HEAPS + i * hb;
-    u8.copyWithin(base + GHD, h, h + k * 4);
-    u8.copyWithin(base + GHI, h + k * 4, h + hb);
-    v.kern.heap_reorder(im, 1, k, base + GHD, base + GHI);
-    writeResults(isMax, k, new Float32Array(buf, base + GHD, k), new BigInt64Array(buf, base + GHI, k), scales[i]!, task.distances, task.labels, (q0 + i) * k);
+    writeResults(isMax, k, dis.subarray(i * k, (i + 1) * k), ids.subarray(i * k, (i + 1) * k), scales[i]!, task.distances, task.labels, (q0 + i) * k);
   }
-  return true;
 }
 
 /** k-NN of queries [q0, q1) of an IndexIVFPQFastScan over their probed lists, on scratch slot `slot`. */

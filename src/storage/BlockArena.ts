@@ -6,6 +6,8 @@
  * Allocation is a bump pointer per segment; freed blocks become garbage that `compact()` reclaims
  * by moving the live blocks into fresh segments. `reserve(bytes)` lets a bulk add size the next
  * segment for everything it is about to write, so that one big add fills one segment exactly.
+ * Blocks spread over several segments that would fit one are gathered into one (`shouldGather`),
+ * with room for the adds that follow: a kernel then reaches every list in one memory.
  */
 import { MAX_DATA_BYTES, Segment } from './Segment.js';
 
@@ -21,6 +23,13 @@ const MIN_SEGMENT_BYTES = 1 << 20;
 export const DEFAULT_ARENA_SEGMENT_BYTES = 2 * 1024 * 1024 * 1024;
 
 const align = (v: number): number => Math.ceil(v / ALIGN) * ALIGN;
+
+/**
+ * Room a compaction leaves after the live blocks, as a fraction of them: the next adds fill it
+ * before a new segment is needed (pages not yet written cost no memory), so gathering copies each
+ * live byte again only after half as many bytes were allocated.
+ */
+const COMPACT_ROOM = 0.5;
 
 export class BlockArena {
   readonly segments: Segment[] = [];
@@ -77,8 +86,10 @@ export class BlockArena {
   }
 
   /**
-   * Moves the given live blocks into fresh, tightly sized segments and drops the old ones; returns
-   * the new blocks in the same order. Worth it when garbage exceeds the live bytes.
+   * Moves the given live blocks into fresh segments (one, when they fit, with COMPACT_ROOM to grow)
+   * and drops the old ones; returns the new blocks in the same order. Worth it when garbage exceeds
+   * a quarter of the live bytes (`shouldCompact`), or when the blocks are spread over segments that
+   * one could hold (`shouldGather`).
    */
   compact(blocks: Block[]): Block[] {
     const old = this.segments.slice();
@@ -87,7 +98,7 @@ export class BlockArena {
     this.tops.length = 0;
     this.liveBytes = 0;
     const total = blocks.reduce((s, b) => s + b.bytes, 0);
-    if (total > 0) this.reserve(Math.min(total, this.limit()));
+    if (total > 0) this.reserve(Math.min(align(total * (1 + COMPACT_ROOM)), this.limit()));
     return blocks.map((b) => {
       const nb = this.alloc(b.bytes);
       this.view(nb).set(new Uint8Array(oldArena.segments[b.seg]!.memory.buffer, b.offset, b.bytes));
@@ -99,6 +110,11 @@ export class BlockArena {
   get shouldCompact(): boolean {
     const used = this.usedBytes;
     return used > 16 * MIN_SEGMENT_BYTES && used - this.liveBytes > this.liveBytes / 4;
+  }
+
+  /** True when the live blocks sit in several segments and would fit one, with its room to grow. */
+  get shouldGather(): boolean {
+    return this.segments.length > 1 && align(this.liveBytes * (1 + COMPACT_ROOM)) <= this.limit();
   }
 
   reset(): void {

@@ -188,6 +188,7 @@ function readBlockInvertedLists(r: IOReader, index: IndexIVFPQFastScan, ntotal: 
     const skip = skipsIvfData(ctx.flags);
     const sizes = new Float64Array(nlist);
     const lists = skip ? undefined : new BlockInvertedLists(nlist, bbs, blockSize, { maxSegmentBytes: ctx.invlists.maxSegmentBytes });
+    lists?.reserveFor(ntotal, nlist);
     let total = 0;
     try {
       for (let l = 0; l < nlist; l++) {
