@@ -23,6 +23,9 @@
 
 import { heap_replace_top } from './heap';
 
+/** Sum of the bytes read ahead (kept so that the reads are not dropped). */
+let g_touch: u32 = 0;
+
 @inline function lookup(tab: v128, idx: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return i8x16.relaxed_swizzle(tab, idx);
   return i8x16.swizzle(tab, idx);
@@ -95,7 +98,7 @@ export function pq4_heapify(isMax: bool, n: i32, k: i32, hd: usize, hi: usize): 
   isMax: bool, nq: i32, codes: usize, n: i32, bbs: i32, M2: i32,
   lut0: usize, lut1: usize, lut2: usize, lut3: usize, bias0: i32, bias1: i32, bias2: i32, bias3: i32, k: i32,
   hd0: usize, hd1: usize, hd2: usize, hd3: usize, hi0: usize, hi1: usize, hi2: usize, hi3: usize,
-  ids: usize, idBase: i64, tmp: usize,
+  ids: usize, idBase: i64, tmp: usize, pf: usize, pfEnd: usize,
 ): void {
   const pairs = M2 >> 1;
   const spb = bbs >> 5;
@@ -114,6 +117,14 @@ export function pq4_heapify(isMax: bool, n: i32, k: i32, hd: usize, hi: usize): 
       let a3 = zero, b3 = zero, c3 = zero, e3 = zero;
       let p = cb + (<usize>s << 5);
       let o: usize = 0;
+      if (pf < pfEnd) {
+        // one byte of each cache line of the next list's next 32 vectors: their misses overlap this
+        // block's arithmetic (WebAssembly has no prefetch instruction)
+        let touched: u32 = 0;
+        for (let u: usize = 0; u < (<usize>M2 << 4); u += 64) touched += load<u8>(pf + u);
+        g_touch += touched;
+        pf += <usize>M2 << 4;
+      }
       for (let t = 0; t < pairs; t++) {
         const x0 = v128.load(p);
         const x1 = v128.load(p, 16);
@@ -186,18 +197,18 @@ function scan_group(
   isMax: bool, m: i32, codes: usize, n: i32, bbs: i32, M2: i32,
   lut0: usize, lut1: usize, lut2: usize, lut3: usize, bias0: i32, bias1: i32, bias2: i32, bias3: i32, k: i32,
   hd0: usize, hd1: usize, hd2: usize, hd3: usize, hi0: usize, hi1: usize, hi2: usize, hi3: usize,
-  ids: usize, idBase: i64, tmp: usize,
+  ids: usize, idBase: i64, tmp: usize, pf: usize, pfEnd: usize,
 ): void {
   if (isMax) {
-    if (m == 1) scan_impl(true, 1, codes, n, bbs, M2, lut0, lut1, lut2, lut3, bias0, bias1, bias2, bias3, k, hd0, hd1, hd2, hd3, hi0, hi1, hi2, hi3, ids, idBase, tmp);
-    else if (m == 2) scan_impl(true, 2, codes, n, bbs, M2, lut0, lut1, lut2, lut3, bias0, bias1, bias2, bias3, k, hd0, hd1, hd2, hd3, hi0, hi1, hi2, hi3, ids, idBase, tmp);
-    else if (m == 3) scan_impl(true, 3, codes, n, bbs, M2, lut0, lut1, lut2, lut3, bias0, bias1, bias2, bias3, k, hd0, hd1, hd2, hd3, hi0, hi1, hi2, hi3, ids, idBase, tmp);
-    else scan_impl(true, 4, codes, n, bbs, M2, lut0, lut1, lut2, lut3, bias0, bias1, bias2, bias3, k, hd0, hd1, hd2, hd3, hi0, hi1, hi2, hi3, ids, idBase, tmp);
+    if (m == 1) scan_impl(true, 1, codes, n, bbs, M2, lut0, lut1, lut2, lut3, bias0, bias1, bias2, bias3, k, hd0, hd1, hd2, hd3, hi0, hi1, hi2, hi3, ids, idBase, tmp, pf, pfEnd);
+    else if (m == 2) scan_impl(true, 2, codes, n, bbs, M2, lut0, lut1, lut2, lut3, bias0, bias1, bias2, bias3, k, hd0, hd1, hd2, hd3, hi0, hi1, hi2, hi3, ids, idBase, tmp, pf, pfEnd);
+    else if (m == 3) scan_impl(true, 3, codes, n, bbs, M2, lut0, lut1, lut2, lut3, bias0, bias1, bias2, bias3, k, hd0, hd1, hd2, hd3, hi0, hi1, hi2, hi3, ids, idBase, tmp, pf, pfEnd);
+    else scan_impl(true, 4, codes, n, bbs, M2, lut0, lut1, lut2, lut3, bias0, bias1, bias2, bias3, k, hd0, hd1, hd2, hd3, hi0, hi1, hi2, hi3, ids, idBase, tmp, pf, pfEnd);
   } else {
-    if (m == 1) scan_impl(false, 1, codes, n, bbs, M2, lut0, lut1, lut2, lut3, bias0, bias1, bias2, bias3, k, hd0, hd1, hd2, hd3, hi0, hi1, hi2, hi3, ids, idBase, tmp);
-    else if (m == 2) scan_impl(false, 2, codes, n, bbs, M2, lut0, lut1, lut2, lut3, bias0, bias1, bias2, bias3, k, hd0, hd1, hd2, hd3, hi0, hi1, hi2, hi3, ids, idBase, tmp);
-    else if (m == 3) scan_impl(false, 3, codes, n, bbs, M2, lut0, lut1, lut2, lut3, bias0, bias1, bias2, bias3, k, hd0, hd1, hd2, hd3, hi0, hi1, hi2, hi3, ids, idBase, tmp);
-    else scan_impl(false, 4, codes, n, bbs, M2, lut0, lut1, lut2, lut3, bias0, bias1, bias2, bias3, k, hd0, hd1, hd2, hd3, hi0, hi1, hi2, hi3, ids, idBase, tmp);
+    if (m == 1) scan_impl(false, 1, codes, n, bbs, M2, lut0, lut1, lut2, lut3, bias0, bias1, bias2, bias3, k, hd0, hd1, hd2, hd3, hi0, hi1, hi2, hi3, ids, idBase, tmp, pf, pfEnd);
+    else if (m == 2) scan_impl(false, 2, codes, n, bbs, M2, lut0, lut1, lut2, lut3, bias0, bias1, bias2, bias3, k, hd0, hd1, hd2, hd3, hi0, hi1, hi2, hi3, ids, idBase, tmp, pf, pfEnd);
+    else if (m == 3) scan_impl(false, 3, codes, n, bbs, M2, lut0, lut1, lut2, lut3, bias0, bias1, bias2, bias3, k, hd0, hd1, hd2, hd3, hi0, hi1, hi2, hi3, ids, idBase, tmp, pf, pfEnd);
+    else scan_impl(false, 4, codes, n, bbs, M2, lut0, lut1, lut2, lut3, bias0, bias1, bias2, bias3, k, hd0, hd1, hd2, hd3, hi0, hi1, hi2, hi3, ids, idBase, tmp, pf, pfEnd);
   }
 }
 
@@ -235,7 +246,7 @@ export function pq4_scan(isMax: bool, nq: i32, codes: usize, n: i32, bbs: i32, M
       bias != 0 && m > 2 ? <i32>load<u16>(b, 4) : 0,
       bias != 0 && m > 3 ? <i32>load<u16>(b, 6) : 0,
       k, d, d + hdBytes, d + 2 * hdBytes, d + 3 * hdBytes, h, h + hiBytes, h + 2 * hiBytes, h + 3 * hiBytes,
-      ids, idBase, tmp,
+      ids, idBase, tmp, 0, 0,
     );
   }
 }
@@ -265,6 +276,9 @@ export function pq4_scan_lists(isMax: bool, runs: usize, nruns: i32, pairs: usiz
     const ids = <usize>load<u32>(e, 4);
     const n = load<i32>(e, 8);
     const p1 = load<i32>(e, 16);
+    // the next list's codes, touched ahead while this list's last group is scanned
+    const next = r + 1 < nruns ? <usize>load<u32>(e, 20) : 0;
+    const nextEnd = r + 1 < nruns ? next + (<usize>((load<i32>(e, 28) + bbs - 1) / bbs) * <usize>bbs * <usize>M2 >> 1) : 0;
     for (let g0 = load<i32>(e, 12); g0 < p1; g0 += 4) {
       const m = min(4, p1 - g0);
       const pp = pairs + (<usize>g0 << 2);
@@ -288,7 +302,7 @@ export function pq4_scan_lists(isMax: bool, runs: usize, nruns: i32, pairs: usiz
         biases != 0 ? <i32>load<u16>(biases + (<usize>pr3 << 1)) : 0,
         k, hd + q0 * hdBytes, hd + q1 * hdBytes, hd + q2 * hdBytes, hd + q3 * hdBytes,
         hi + q0 * hiBytes, hi + q1 * hiBytes, hi + q2 * hiBytes, hi + q3 * hiBytes,
-        ids, 0, tmp,
+        ids, 0, tmp, g0 + 4 >= p1 ? next : 0, g0 + 4 >= p1 ? nextEnd : 0,
       );
     }
   }
