@@ -54,6 +54,35 @@ const INF: f32 = Infinity;
   }
 }
 
+/** row_l2 / row_ip for ksub = 16, the same sums in the same order. */
+@inline function row16(l2: bool, xs: usize, ct: usize, dsub: i32, out: usize): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let p = ct;
+  for (let t = 0; t < dsub; t++) {
+    const xv = f32x4.splat(load<f32>(xs + (<usize>t << 2)));
+    if (l2) {
+      const d0 = f32x4.sub(xv, v128.load(p));
+      const d1 = f32x4.sub(xv, v128.load(p, 16));
+      const d2 = f32x4.sub(xv, v128.load(p, 32));
+      const d3 = f32x4.sub(xv, v128.load(p, 48));
+      a0 = f32x4.add(a0, f32x4.mul(d0, d0));
+      a1 = f32x4.add(a1, f32x4.mul(d1, d1));
+      a2 = f32x4.add(a2, f32x4.mul(d2, d2));
+      a3 = f32x4.add(a3, f32x4.mul(d3, d3));
+    } else {
+      a0 = f32x4.add(a0, f32x4.mul(xv, v128.load(p)));
+      a1 = f32x4.add(a1, f32x4.mul(xv, v128.load(p, 16)));
+      a2 = f32x4.add(a2, f32x4.mul(xv, v128.load(p, 32)));
+      a3 = f32x4.add(a3, f32x4.mul(xv, v128.load(p, 48)));
+    }
+    p += 64;
+  }
+  v128.store(out, a0);
+  v128.store(out, a1, 16);
+  v128.store(out, a2, 32);
+  v128.store(out, a3, 48);
+}
+
 @inline function row_ip(xs: usize, ct: usize, ksub: i32, dsub: i32, out: usize): void {
   const rowBytes = <usize>ksub << 2;
   let j = 0;
@@ -91,6 +120,11 @@ const INF: f32 = Infinity;
  */
 export function pq_distance_table(metric: i32, x: usize, cT: usize, M: i32, ksub: i32, dsub: i32, out: usize): void {
   const sub = (<usize>dsub * <usize>ksub) << 2;
+  if (ksub == 16) {
+    // 4-bit sub-quantizers: a row is four registers
+    for (let m = 0; m < M; m++) row16(metric == 1, x + ((<usize>m * <usize>dsub) << 2), cT + <usize>m * sub, dsub, out + (<usize>m << 6));
+    return;
+  }
   for (let m = 0; m < M; m++) {
     const xs = x + ((<usize>m * <usize>dsub) << 2);
     const ct = cT + <usize>m * sub;

@@ -338,13 +338,13 @@ export function pq4_lut_minmax(tab: usize, nrows: i32, mins: usize, maxs: usize)
   }
 }
 
-/** floorf((x - bi) * a + 0.5) for four floats: float subtract and multiply, the + 0.5 in double, rounded back to float. */
+/**
+ * floorf((x - bi) * a + 0.5) for four floats. C adds the 0.5 in double, then rounds to float; a float
+ * addition gives the same float: below 2^52 the sum is exact in double, so the double result rounds
+ * to float as the exact sum would (above, both give the other operand unchanged).
+ */
 @inline function round4(x: v128, bi: v128, a: v128): v128 {
-  const t = f32x4.mul(f32x4.sub(x, bi), a);
-  const half = f64x2.splat(0.5);
-  const lo = f32x4.demote_f64x2_zero(f64x2.add(f64x2.promote_low_f32x4(t), half));
-  const hi = f32x4.demote_f64x2_zero(f64x2.add(f64x2.promote_low_f32x4(i32x4.shuffle(t, t, 2, 3, 0, 1)), half));
-  return f32x4.floor(i32x4.shuffle(lo, hi, 0, 1, 4, 5));
+  return f32x4.floor(f32x4.add(f32x4.mul(f32x4.sub(x, bi), a), f32x4.splat(0.5)));
 }
 
 /** C's float -> int32 conversion on x86 (cvttss2si): truncation, INT_MIN for NaN and out of range. */
