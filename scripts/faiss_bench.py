@@ -3,7 +3,8 @@
 
 Reads a JSON config (path given as the only argument), builds each index with faiss.index_factory,
 trains and adds, then searches with each applicable parameter set: one timed batch of all queries
-at k, one untimed batch at k_recall (for recall@100), and single queries one at a time. Labels are
+at k (a sub-second one: the median of three, after a warm-up of 256 queries, as simdex's), one
+untimed batch at k_recall (for recall@100), and single queries one at a time. Labels are
 saved as .npy files next to the data; recall is computed by the caller against its own ground truth,
 so that both libraries are scored by the same code. Prints one JSON object on stdout.
 
@@ -150,10 +151,18 @@ def main():
             try:
                 if p:
                     ps.set_index_parameters(index, p)
-                index.search(xq[:32], k)  # warm-up
+                index.search(xq[:256], k)  # warm-up, as simdex's
                 t = time.perf_counter()
                 D, I = index.search(xq, k)
                 batch_s = time.perf_counter() - t
+                if batch_s < 1:
+                    # a sub-second batch: the median of three (the machine is shared and noisy), as simdex's
+                    times = [batch_s]
+                    for _ in range(2):
+                        t = time.perf_counter()
+                        index.search(xq, k)
+                        times.append(time.perf_counter() - t)
+                    batch_s = sorted(times)[1]
                 stem = os.path.join(out_dir, f"faiss_{ri}_{pi}")
                 np.save(stem + "_k.npy", I.astype("int64"))
                 row.update(batchSeconds=batch_s, labelsFile=stem + "_k.npy")

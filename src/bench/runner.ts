@@ -7,7 +7,8 @@
  * - train / add time (a sub-second training: the median of three, on both sides); memory: the index's own bytes (the size of its Faiss file), RSS and heap deltas;
  * - recall@1/10/100 (|true top-R ∩ returned top-R| / R) against exact ground truth, and Faiss's
  *   1-recall@R (`r1at` in the JSON);
- * - QPS of one batch of all queries (k = 10 by default) and, for Flat rows, GFLOP/s = 2·nq·n·d / time;
+ * - QPS of one batch of all queries (k = 10 by default; a sub-second batch: the median of three, on
+ *   both sides, after a warm-up of 256 queries) and, for Flat rows, GFLOP/s = 2·nq·n·d / time;
  * - single queries one at a time: QPS and p50 / p99 latency (and, for Flat rows, the scan rate in
  *   GB/s, to compare with the memory bandwidth reference: a large typed-array copy on one core).
  *
@@ -468,10 +469,22 @@ async function benchSimdex(factory: string, c: SimdexContext): Promise<MeasuredR
       const sp = toSimdexParams(params);
       const row: BenchRow = { ...head, params: s, trainSeconds, addSeconds, memory };
       try {
-        index.search(queries.subarray(0, Math.min(nq, 32) * d), k, sp); // warm-up (JIT, worker start)
+        // warm-up: JIT, worker start, and what an index builds on its first batches (a flat coarse
+        // quantizer's projected bounds come after 64 queries): the batch below is the steady state
+        index.search(queries.subarray(0, Math.min(nq, 256) * d), k, sp);
         const t = performance.now();
         const r = index.search(queries, k, sp);
-        const seconds = (performance.now() - t) / 1000;
+        let seconds = (performance.now() - t) / 1000;
+        if (seconds < 1) {
+          // a sub-second batch: the median of three (the machine is shared and noisy), as the Faiss peer does
+          const times = [seconds];
+          for (let rep = 0; rep < 2; rep++) {
+            const t2 = performance.now();
+            index.search(queries, k, sp);
+            times.push((performance.now() - t2) / 1000);
+          }
+          seconds = times.sort((a, b) => a - b)[1]!;
+        }
         row.batch = { nq, k, seconds, qps: nq / seconds };
         if (isFlat(factory)) row.batch.gflops = (2 * nq * n * d) / seconds / 1e9;
         const labelsRecall = c.kRecall > 0 ? index.search(queries, c.kRecall, sp).labels : undefined;
