@@ -57,6 +57,9 @@ const PAGE = 65536;
 /** Largest k for which the bounds are used (beyond, the k smallest bounds cost more than they save). */
 export const BOUNDS_MAX_K = 16;
 
+/** SIMDEX_BOUNDS_RANK, read once: an environment lookup costs more than a one-query search's bounds. */
+const RANK_OVERRIDE = Number((globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.SIMDEX_BOUNDS_RANK ?? 0);
+
 /**
  * Directions kept for dimension d (0: none): d/4 up to 32. More directions tighten the bounds but
  * cost more per bound; on the bench's sets and k-means, 32 was fastest at d = 128, 256 and 768
@@ -64,7 +67,7 @@ export const BOUNDS_MAX_K = 16;
  */
 export function boundsRank(d: number): number {
   if (d < BOUNDS_MIN_DIM) return 0;
-  const env = Number((globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.SIMDEX_BOUNDS_RANK ?? 0);
+  const env = RANK_OVERRIDE;
   if (Number.isInteger(env) && env > 0 && env < d) return env;
   return Math.min(32, Math.floor(d / 4 / 8) * 8);
 }
