@@ -8,7 +8,9 @@
  *    scanned once for the whole group (assembly/pq4.ts);
  *  - `pq4IvfRange`: queries [q0, q1) of IndexIVFPQFastScan (job 'pq4.ivfSearch'): per query its
  *    tables for all its probes, quantized jointly (quantizeLUTAndBias, one scale for the query), then
- *    each probed list scanned with its table and its 16-bit bias.
+ *    each probed list scanned with its table and its 16-bit bias. From 8 queries, with the lists in
+ *    one memory, list by list (`pq4IvfByList`, Faiss's search_implem_12): the kernel reads each
+ *    list's blocks once for up to four of the queries that probe it.
  *
  * Results: the k best 16-bit distances (ties on ids, as Faiss), converted back with
  * v * (1/a) + b; an empty slot (label -1) has Faiss's value for it, the neutral 16-bit distance
