@@ -685,3 +685,25 @@ test('IndexIVFPQFastScan: a batch scanned list by list gives what its queries gi
     index.dispose();
   }
 });
+
+test('IndexIVFPQFastScan: a small batch among many lists (pairs sorted, not counted over the lists) gives what its queries give one at a time, ties included', () => {
+  const d = 16;
+  // two sub-quantizers: 256 distinct codes for 6000 vectors, so that equal distances in different
+  // lists are common and the order the lists are visited in decides which ids are kept
+  const index = new IndexIVFPQFastScan(new IndexFlatL2(d), d, 1024, 2, 4);
+  index.pq.onWarning = () => {};
+  index.cp.minPointsPerCentroid = 1; // 20 points per list, quietly
+  index.train(randomVectors(20000, d, 61));
+  index.add(randomVectors(20000, d, 62));
+  const xq = randomVectors(15, d, 63);
+  // 15 queries x 8 probes: fewer pairs than an eighth of the lists (sorted); x 16, counted
+  for (const nprobe of [2, 8, 16]) {
+    const batch = index.search(xq, 10, { nprobe });
+    for (let i = 0; i < 15; i++) {
+      const one = index.search(xq.subarray(i * d, (i + 1) * d), 10, { nprobe });
+      assert.deepEqual(one.labels, batch.labels.subarray(i * 10, (i + 1) * 10), `nprobe=${nprobe} query ${i}: labels`);
+      assert.deepEqual(one.distances, batch.distances.subarray(i * 10, (i + 1) * 10), `nprobe=${nprobe} query ${i}: distances`);
+    }
+  }
+  index.dispose();
+});

@@ -403,6 +403,41 @@ function byListLayout(nq: number, tables: number, M2: number, k: number, nprobe:
   return { LUTS, HD, HI, BIAS, PAIRS, RUNS, TMP, end: TMP + 64 };
 }
 
+/**
+ * The (query, probe) pairs pr = i * nprobe + j of queries [q0, q1) (i from 0) sorted by list, and by
+ * pr within a list, into pairs (their lists into listOf); probes of -1 are left out. Returns how
+ * many. A counting sort over the lists for many pairs, a sort of the pairs for few (one query
+ * among 65536 lists).
+ */
+function groupPairs(coarse: Int32Array, q0: number, q1: number, nprobe: number, nlist: number, pairs: Int32Array, listOf: Int32Array): number {
+  const span = (q1 - q0) * nprobe;
+  const c = coarse.subarray(q0 * nprobe, q1 * nprobe);
+  if (span * 8 < nlist) {
+    const keys = new Float64Array(span);
+    let m = 0;
+    for (let pr = 0; pr < span; pr++) if (c[pr]! >= 0) keys[m++] = c[pr]! * span + pr;
+    const sorted = keys.subarray(0, m).sort();
+    for (let p = 0; p < m; p++) {
+      const l = Math.floor(sorted[p]! / span);
+      listOf[p] = l;
+      pairs[p] = sorted[p]! - l * span;
+    }
+    return m;
+  }
+  const start = new Int32Array(nlist + 1);
+  for (let pr = 0; pr < span; pr++) if (c[pr]! >= 0) start[c[pr]! + 1]++;
+  for (let l = 0; l < nlist; l++) start[l + 1] += start[l]!;
+  const m = start[nlist]!;
+  for (let pr = 0; pr < span; pr++) {
+    const l = c[pr]!;
+    if (l < 0) continue;
+    const at = start[l]!++;
+    pairs[at] = pr;
+    listOf[at] = l;
+  }
+  return m;
+}
+
 /** One chunk of pq4IvfByList: queries [q0, q1). */
 function byListChunk(task: PQ4IvfTask, q0: number, q1: number, slot: number): void {
   const { k, nprobe, M2, bbs } = task;
@@ -429,31 +464,25 @@ function byListChunk(task: PQ4IvfTask, q0: number, q1: number, slot: number): vo
     withBias = made.withBias;
   }
   // 2. who probes each list: (query, probe) pairs grouped by list, queries in order; one run per list
-  const start = new Int32Array(nlist + 1);
-  for (let e = q0 * nprobe; e < q1 * nprobe; e++) {
-    const l = task.coarse[e]!;
-    if (l >= 0) start[l + 1]++;
-  }
-  for (let l = 0; l < nlist; l++) start[l + 1] += start[l]!;
-  const fill = start.slice(0, nlist);
-  const pairs = new Int32Array(buf, base + lay.PAIRS, start[nlist]!);
-  for (let i = 0; i < nq; i++) {
-    for (let j = 0; j < nprobe; j++) {
-      const l = task.coarse[(q0 + i) * nprobe + j]!;
-      if (l >= 0) pairs[fill[l]!++] = i * nprobe + j;
-    }
-  }
+  const pairs = new Int32Array(buf, base + lay.PAIRS, nq * nprobe);
+  const listOf = new Int32Array(nq * nprobe);
+  const npairs = groupPairs(task.coarse, q0, q1, nprobe, nlist, pairs, listOf);
   const runs = new Int32Array(buf, base + lay.RUNS, (lay.TMP - lay.RUNS) >> 2);
   let nruns = 0;
-  for (let l = 0; l < nlist; l++) {
+  for (let p = 0; p < npairs; ) {
+    const l = listOf[p]!;
+    let p1 = p + 1;
+    while (p1 < npairs && listOf[p1] === l) p1++;
     const n = table[l * 4 + 3]!;
-    if (n === 0 || start[l] === start[l + 1]) continue;
-    const o = 5 * nruns++;
-    runs[o] = table[l * 4 + 1]!;
-    runs[o + 1] = table[l * 4 + 2]!;
-    runs[o + 2] = n;
-    runs[o + 3] = start[l]!;
-    runs[o + 4] = start[l + 1]!;
+    if (n > 0) {
+      const o = 5 * nruns++;
+      runs[o] = table[l * 4 + 1]!;
+      runs[o + 1] = table[l * 4 + 2]!;
+      runs[o + 2] = n;
+      runs[o + 3] = p;
+      runs[o + 4] = p1;
+    }
+    p = p1;
   }
   // 3. the scan, the heaps in the slot throughout
   const isMax = task.metric === 1;
