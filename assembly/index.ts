@@ -12,7 +12,7 @@ export { sq_code_size, sq_tables_bytes, sq_set_query, sq_distances, sq_knn, sq_d
 export { pq_distance_table, pq_distance_tables, pq_madd, pq_compute_codes, pq_assign, pq_scan, pq_scan_ids, pq_code_distances } from './pq';
 export { hnsw_search, hnsw_search_tmp_bytes, hnsw_add, hnsw_add_scratch_bytes } from './hnsw';
 export { simd_peak_madd } from './peak';
-export { pq4_heapify, pq4_scan, pq4_scan_lists, pq4_lut_minmax, pq4_lut_round } from './pq4';
+export { pq4_heapify, pq4_scan, pq4_scan_lists, pq4_lut_minmax, pq4_lut_round, pq4_lut_2d } from './pq4';
 export { refine_distances } from './refine';
 export { bounds_project, bounds_block, bounds_select, bounds_refine } from './bounds';
 export { kmeans_assigned_l2, kmeans_accumulate, kmeans_elkan_geometry, kmeans_elkan, kmeans_elkan_full } from './kmeans';

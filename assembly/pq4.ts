@@ -373,3 +373,33 @@ export function pq4_lut_round(tab: usize, nrows: i32, a: f32, mins: usize, out: 
     v128.store(out + (<usize>i << 4), i8x16.narrow_i16x8_u(w0, w1));
   }
 }
+
+/**
+ * The quantized table of one query for IndexIVFPQFastScan without a bias (Faiss's
+ * quantize_LUT_and_bias, 2D, no bias; src/quantizers/quantizeLut.ts lutAndBiasScale is the
+ * reference): the row ranges of the M rows of 16 floats at tab (into mins / maxs), the scale
+ * a = min(255 / largest row span, 65535 / sum of the spans) and b = sum of the row minima (two
+ * floats at scale), and the rows rounded with their own minimum into out (M2 rows of 16 bytes, the
+ * rows past M zero). std::max / std::min keep the first of two values unless the second compares
+ * beyond it.
+ */
+export function pq4_lut_2d(tab: usize, M: i32, M2: i32, mins: usize, maxs: usize, scale: usize, out: usize): void {
+  pq4_lut_minmax(tab, M, mins, maxs);
+  let maxSpanLUT: f32 = -Infinity;
+  let maxSpanDis: f32 = 0;
+  let b: f32 = 0;
+  for (let i = 0; i < M; i++) {
+    const o = <usize>i << 2;
+    const span = load<f32>(maxs + o) - load<f32>(mins + o);
+    if (maxSpanLUT < span) maxSpanLUT = span;
+    maxSpanDis = maxSpanDis + span;
+    b = b + load<f32>(mins + o);
+  }
+  const a255 = <f32>255 / maxSpanLUT;
+  const a65535 = <f32>65535 / maxSpanDis;
+  const a = a65535 < a255 ? a65535 : a255;
+  store<f32>(scale, a);
+  store<f32>(scale, b, 4);
+  pq4_lut_round(tab, M, a, mins, out);
+  memory.fill(out + (<usize>M << 4), 0, <usize>(M2 - M) << 4);
+}

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import {
   pq4GetPackedElement, pq4PackCodes, pq4PackCodesRange, pq4SetPackedElement, pq4UnpackCodes, roundUp,
 } from '../src/quantizers/pq4FastScan.js';
-import { dequantize, fastScanQuantizeLUT, lutRowRanges, quantizeLUTAndBias, roundQuantized, roundUint8PerColumn } from '../src/quantizers/quantizeLut.js';
+import { dequantize, fastScanQuantizeLUT, lutAndBiasScale, lutRowRanges, quantizeLUTAndBias, roundQuantized, roundUint8PerColumn } from '../src/quantizers/quantizeLut.js';
 import { pq4DistanceRef, pq4HeapRef, pq4ScanRef } from '../src/kernels/pq4Reference.js';
 import {
   FactoryParseError, IDSelectorRange, IndexFlatIP, IndexFlatL2, IndexIVFPQ, IndexIVFPQFastScan, IndexPQ, IndexPQFastScan, InvalidArgumentError, MetricType,
@@ -196,6 +196,37 @@ test('pq4_lut_minmax / pq4_lut_round: the reference row ranges and rounding, bit
       if (got[i] !== want) assert.fail(`scale ${scale}, entry ${i} (${tab[i]} - ${wantMin[Math.floor(i / 16)]}): ${got[i]} vs ${want}`);
     }
     for (let i = 0; i < tab.length; i++) tab[i] = Math.fround(tab[i]! + (r() - 0.5) * 0.01);
+  }
+});
+
+test('pq4_lut_2d: the reference scale (quantize_LUT_and_bias, 2D, no bias) and bytes, bit for bit (NaN rows, constant rows, padding rows)', () => {
+  const a = new Arena(4 << 20);
+  const r = mulberry32(17);
+  for (const [M, M2] of [[40, 40], [7, 8], [1, 2], [128, 128]] as const) {
+    const tp = a.alloc(M * 64);
+    const mins = a.alloc(M * 4);
+    const maxs = a.alloc(M * 4);
+    const sc = a.alloc(16);
+    const out = a.alloc(M2 * 16);
+    for (let t = 0; t < 200; t++) {
+      const tab = awkwardTable(M, 20 + t);
+      if (t % 3 === 1) tab.fill(2.5, 0, 16); // a constant row
+      if (t % 5 === 2 && M > 3) tab.fill(NaN, 2 * 16, 3 * 16); // a row of NaNs
+      for (let i = 0; i < tab.length; i++) tab[i] = Math.fround(tab[i]! * (1 + r()));
+      new Float32Array(a.memory.buffer, tp, M * 16).set(tab);
+      new Uint8Array(a.memory.buffer, out, M2 * 16).fill(7);
+      a.k.pq4_lut_2d(tp, M, M2, mins, maxs, sc, out);
+      const wantMin = new Float32Array(M);
+      const wantMax = new Float32Array(M);
+      lutRowRanges(tab, M, 16, wantMin, wantMax);
+      const want = lutAndBiasScale(1, M, false, wantMin, wantMax, null, null);
+      assert.deepEqual(Array.from(a.f32(sc, 2)), [want.a, want.b], `M=${M} t=${t}: scale`);
+      const got = new Uint8Array(a.memory.buffer, out, M2 * 16);
+      for (let i = 0; i < M2 * 16; i++) {
+        const w = i < M * 16 ? (roundQuantized(tab[i]!, want.a, wantMin[Math.floor(i / 16)]!) | 0) & 0xff : 0;
+        if (got[i] !== w) assert.fail(`M=${M} t=${t} entry ${i}: ${got[i]} vs ${w}`);
+      }
+    }
   }
 });
 

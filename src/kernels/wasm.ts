@@ -71,6 +71,7 @@ export interface WasmKernels {
   pq4_scan_lists(isMax: number, runs: number, nruns: number, pairs: number, nprobe: number, bbs: number, M2: number, luts: number, queryBytes: number, is3d: number, biases: number, k: number, hd: number, hi: number, tmp: number): void;
   pq4_lut_minmax(tab: number, nrows: number, mins: number, maxs: number): void;
   pq4_lut_round(tab: number, nrows: number, a: number, mins: number, out: number): void;
+  pq4_lut_2d(tab: number, M: number, M2: number, mins: number, maxs: number, scale: number, out: number): void;
   // HNSW graph (assembly/hnsw.ts); h: the header of an HNSW memory (storage/HNSWSegment)
   hnsw_search(h: number, slot: number, q: number, k: number, ef: number, hd: number, hi: number, tmp: number): number;
   hnsw_search_tmp_bytes(ef: number): number;

@@ -344,6 +344,13 @@ function ivfLuts(task: PQ4IvfTask, i: number, slot: number, LUTq: Uint8Array, bi
     kern.pq_distance_tables(1, base + lay.x, nprobe, pq.cT, M, pq.ksub, pq.dsub, base + lay.t);
     bias = new Float32Array(nprobe);
   }
+  if (bias === null) {
+    // one table, no bias: its ranges, scale and rounding in one kernel call (the scale after the bytes)
+    const sc = base + lay.u + M2 * 16;
+    kern.pq4_lut_2d(base + lay.t, M, M2, base + lay.mins, base + lay.maxs, sc, base + lay.u);
+    LUTq.set(pv.u8.subarray(base + lay.u, base + lay.u + M2 * 16));
+    return { scale: { a: f32[sc >> 2]!, b: f32[(sc >> 2) + 1]! }, is3d, withBias: false };
+  }
   kern.pq4_lut_minmax(base + lay.t, tables * M, base + lay.mins, base + lay.maxs);
   const mins = f32.subarray((base + lay.mins) >> 2, ((base + lay.mins) >> 2) + tables * M);
   const maxs = f32.subarray((base + lay.maxs) >> 2, ((base + lay.maxs) >> 2) + tables * M);
