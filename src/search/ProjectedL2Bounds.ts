@@ -101,6 +101,8 @@ export class ProjectedL2Bounds {
   /** max over the stored vectors of ||c - mu||^2 */
   private maxNorm2 = 0;
   private scratch: WebAssembly.Memory | undefined;
+  /** The scratch memory's size (its `buffer`, a new object at each access, is not read per search). */
+  private scratchBytes = 0;
   /** Whether scratch holds this basis (a recycled one holds the previous bounds'). */
   private scratchReady = false;
   /** Queries of the last search and the candidates whose exact distance it computed. */
@@ -121,6 +123,7 @@ export class ProjectedL2Bounds {
     this.low = recycle !== undefined && recycle.low.dataBytes >= bytes ? recycle.low : new Segment(bytes);
     if (recycle !== undefined && recycle.low !== this.low) recycle.dispose();
     this.scratch = scratch;
+    this.scratchBytes = recycle?.scratchBytes ?? 0;
     this.packedOffset = this.low.dataOffset;
     this.normsOffset = this.low.dataOffset + align16(packed);
   }
@@ -172,12 +175,13 @@ export class ProjectedL2Bounds {
     const lay = this.layout(block);
     const mem = this.scratchMemory(lay.end);
     const kern = kernelsFor(mem);
+    const buf = mem.buffer; // a new object at each access of a shared memory's buffer
     for (let b0 = 0; b0 < n; b0 += block) {
       const nb = Math.min(block, n - b0);
-      new Float32Array(mem.buffer, lay.X, nb * d).set(x.subarray(b0 * d, (b0 + nb) * d));
+      new Float32Array(buf, lay.X, nb * d).set(x.subarray(b0 * d, (b0 + nb) * d));
       kern.bounds_project(lay.X, nb, d, lay.mean, r, lay.Pb, lay.PbT, lay.P, lay.R, lay.out, lay.norms);
-      low.set(new Float32Array(mem.buffer, lay.out, nb * rb), b0 * rb);
-      norm2.set(new Float32Array(mem.buffer, lay.norms, nb), b0);
+      low.set(new Float32Array(buf, lay.out, nb * rb), b0 * rb);
+      norm2.set(new Float32Array(buf, lay.norms, nb), b0);
     }
     return { low, norm2 };
   }
@@ -241,9 +245,10 @@ export class ProjectedL2Bounds {
     // the rows and their transpose are staged after the mean, then packed in place
     const stage = lay.X;
     const need = Math.max(bytes, stage + 2 * r * d * 4);
-    if (this.scratch === undefined || this.scratch.buffer.byteLength < need || !this.scratchReady) {
+    if (this.scratch === undefined || this.scratchBytes < need || !this.scratchReady) {
       const pages = Math.ceil(need / PAGE);
-      const mem = this.scratch !== undefined && this.scratch.buffer.byteLength >= need ? this.scratch : new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+      const mem = this.scratch !== undefined && this.scratchBytes >= need ? this.scratch : new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+      this.scratchBytes = mem.buffer.byteLength;
       const kern = kernelsFor(mem);
       const rows = this.basis.rows;
       new Float32Array(mem.buffer, stage, r * d).set(rows);

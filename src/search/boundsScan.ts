@@ -84,10 +84,11 @@ export function boundsRange(task: BoundsTask, q0: number, q1: number, slot: numb
   const FIDp = align16(FLIMp + (qb + 1) * 4);
   const DISp = align16(FIDp + cap * 8);
   let candidates = 0;
+  // a shared memory's `buffer` is a new object at each access (a call into the runtime): read once
+  const lbuf = task.low.memory.buffer;
+  const fbuf = task.full.memory.buffer;
   for (let b0 = q0; b0 < q1; b0 += qb) {
     const nq = Math.min(qb, q1 - b0);
-    const lbuf = task.low.memory.buffer;
-    const fbuf = task.full.memory.buffer;
     // 1. bounds, and the k smallest per query
     new Float32Array(lbuf, Qp, nq * rb).set(task.xLow.subarray(b0 * rb, (b0 + nq) * rb));
     kl.bounds_block(Bp, Qp, nq, QNp, task.low.packed, task.low.norms, ny, rb, k, HDp, HIp);
@@ -106,14 +107,14 @@ export function boundsRange(task: BoundsTask, q0: number, q1: number, slot: numb
     // 3. every vector whose bound is under the threshold, 4. their exact k best
     for (let i0 = 0; i0 < nq; ) {
       const done = kl.bounds_select(Bp, i0, nq, ny, THRp, IDp, LIMp, cap);
-      const lims = new Int32Array(task.low.memory.buffer, LIMp, done + 1);
+      const lims = new Int32Array(lbuf, LIMp, done + 1);
       const total = lims[done]!;
       candidates += total;
-      new Int32Array(task.full.memory.buffer, FLIMp, done + 1).set(lims);
-      new BigInt64Array(task.full.memory.buffer, FIDp, total).set(new BigInt64Array(task.low.memory.buffer, IDp, total));
+      new Int32Array(fbuf, FLIMp, done + 1).set(lims);
+      new BigInt64Array(fbuf, FIDp, total).set(new BigInt64Array(lbuf, IDp, total));
       kf.bounds_refine(Xp + i0 * d * 4, done, d, task.full.dataOffset, FIDp, FLIMp, k, FHDp, FHIp, DISp);
-      task.distances.set(new Float32Array(task.full.memory.buffer, FHDp, done * k), (b0 + i0) * k);
-      task.labels.set(new BigInt64Array(task.full.memory.buffer, FHIp, done * k), (b0 + i0) * k);
+      task.distances.set(new Float32Array(fbuf, FHDp, done * k), (b0 + i0) * k);
+      task.labels.set(new BigInt64Array(fbuf, FHIp, done * k), (b0 + i0) * k);
       i0 += done;
     }
   }
