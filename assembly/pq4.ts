@@ -92,7 +92,8 @@ export function pq4_heapify(isMax: bool, n: i32, k: i32, hd: usize, hi: usize): 
  * The scan for nq = 1..4 queries (a constant after inlining), query q with its table at lut{q}, its
  * bias{q} and its heap at hd{q} / hi{q}: per block of 32 vectors, each query's four accumulators (a, b:
  * vectors 0..15; c, e: 16..31) updated pair of sub-quantizers by pair, the codes decoded once for all
- * queries; written out per query (a helper cannot return four registers).
+ * queries; written out per query (a helper cannot return four registers). [pf, pfEnd): codes to read
+ * ahead, one block of 32 vectors' worth per block scanned (pf = pfEnd = 0: none).
  */
 @inline function scan_impl(
   isMax: bool, nq: i32, codes: usize, n: i32, bbs: i32, M2: i32,
