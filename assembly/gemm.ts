@@ -84,18 +84,22 @@ export function pack_block(dst: usize, Y: usize, ny: i32, d: i32): void {
 }
 
 /**
- * out[i * ldo + j] = <Q_i, Y_j> for i < nq, j < ny, with Y packed by pack_block at P.
+ * out[i * ldo + j] = <Q_i, Y_j> for i < nq, j < ny, with Y packed by pack_block at P. Rows four at a
+ * time (a 4 x 8 register tile); the rows left over one at a time, two groups of 8 columns at once
+ * (four independent sums: one row's two would wait on each other's multiply-add). Each result is
+ * the same sum in the same order either way.
  */
 export function inner_products_packed(out: usize, ldo: i32, Q: usize, nq: i32, P: usize, ny: i32, d: i32): void {
   const stride = <usize>d << 2;
   const ldob = <usize>ldo << 2;
   const ngroups = (ny + 7) >> 3;
+  const nq4 = nq & ~3;
   for (let g = 0; g < ngroups; g++) {
     const yp = P + ((<usize>g * <usize>d) << 5);
     const ncols = min(8, ny - (g << 3));
     const o = out + (<usize>(g << 3) << 2);
     let i = 0;
-    for (; i + 4 <= nq; i += 4) {
+    for (; i < nq4; i += 4) {
       const q0 = Q + <usize>i * stride;
       const q1 = q0 + stride;
       const q2 = q1 + stride;
@@ -124,15 +128,34 @@ export function inner_products_packed(out: usize, ldo: i32, Q: usize, nq: i32, P
       store8(p + 2 * ldob, c20, c21, ncols);
       store8(p + 3 * ldob, c30, c31, ncols);
     }
-    for (; i < nq; i++) {
-      const q0 = Q + <usize>i * stride;
+  }
+  for (let i = nq4; i < nq; i++) {
+    const q0 = Q + <usize>i * stride;
+    const row = out + <usize>i * ldob;
+    let g = 0;
+    for (; g + 2 <= ngroups; g += 2) {
+      const yp = P + ((<usize>g * <usize>d) << 5);
+      const yq = yp + (<usize>d << 5);
+      let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+      for (let t: usize = 0; t < stride; t += 4) {
+        const a = v128.load32_splat(q0 + t);
+        c00 = madd(c00, a, v128.load(yp + (t << 3)));
+        c01 = madd(c01, a, v128.load(yp + (t << 3), 16));
+        c10 = madd(c10, a, v128.load(yq + (t << 3)));
+        c11 = madd(c11, a, v128.load(yq + (t << 3), 16));
+      }
+      store8(row + (<usize>(g << 3) << 2), c00, c01, 8);
+      store8(row + (<usize>((g + 1) << 3) << 2), c10, c11, min(8, ny - ((g + 1) << 3)));
+    }
+    if (g < ngroups) {
+      const yp = P + ((<usize>g * <usize>d) << 5);
       let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
       for (let t: usize = 0; t < stride; t += 4) {
         const a = v128.load32_splat(q0 + t);
         c00 = madd(c00, a, v128.load(yp + (t << 3)));
         c01 = madd(c01, a, v128.load(yp + (t << 3), 16));
       }
-      store8(o + <usize>i * ldob, c00, c01, ncols);
+      store8(row + (<usize>(g << 3) << 2), c00, c01, min(8, ny - (g << 3)));
     }
   }
 }

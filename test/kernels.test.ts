@@ -56,6 +56,13 @@ test('inner_products_block matches the reference (tiles and their edges, any d)'
       ar.k.inner_products_block(out, ny, ar.putF32(Q), nq, ar.putF32(Y), ny, d, ar.alloc(ar.k.packed_bytes(ny, d)));
       assert.ok(guard.every((v) => v === 7), 'nothing written past the output');
       assertClose(ar.f32(out, nq * ny), ref.innerProductsBlock(Q, nq, Y, ny, d), 1e-5, `block d=${d} ${nq}x${ny}`);
+      // one query five times: rows 0-3 in the 4-row tile, row 4 alone; the same sums, bit for bit
+      const Q5 = new Float32Array(5 * d);
+      for (let r = 0; r < 5; r++) Q5.set(Q.subarray(0, d), r * d);
+      const out5 = ar.alloc(5 * ny * 4);
+      ar.k.inner_products_block(out5, ny, ar.putF32(Q5), 5, ar.putF32(Y), ny, d, ar.alloc(ar.k.packed_bytes(ny, d)));
+      const rows = ar.f32(out5, 5 * ny);
+      for (let r = 1; r < 5; r++) assert.deepEqual(rows.subarray(r * ny, (r + 1) * ny), rows.subarray(0, ny), `d=${d} ny=${ny}: row ${r} as row 0`);
     }
   }
 });
