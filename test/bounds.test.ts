@@ -175,7 +175,9 @@ function assertBoundsExact(base: Float32Array, queries: Float32Array, d: number,
 
 test('IndexFlatL2 with bounds: the results of a full scan on clustered data, few distances computed', () => {
   const ds = generateDataset({ d: 128, n: 3000, nq: 300, seed: 7 });
-  assertBoundsExact(ds.base, ds.queries, 128, [1, 2, 10, 16], 'clustered');
+  assertBoundsExact(ds.base, ds.queries, 128, [1, 2, 10, 16, 32], 'clustered');
+  // few vectors for k = 32: a block's 64 x 32 smallest bounds outnumber twice the vectors
+  assertBoundsExact(ds.base.subarray(0, 600 * 128), ds.queries, 128, [16, 32], 'few vectors');
   const idx = new IndexFlatL2(128);
   idx.add(ds.base);
   idx.search(ds.queries, 1);

@@ -45,17 +45,23 @@ export interface BoundsTask {
 
 const align16 = (v: number): number => Math.ceil(v / 16) * 16;
 
-/** Candidate ids a block may hold at once. */
-export function boundsCap(ny: number): number {
-  return 2 * ny;
+/** Most queries in a block. */
+const MAX_QUERY_BLOCK = 64;
+
+/**
+ * Candidate ids a block may hold at once: its queries' k smallest bounds (whose exact distances
+ * give the thresholds), then at least one query's candidates (up to ny).
+ */
+export function boundsCap(ny: number, k: number): number {
+  return Math.max(2 * ny, MAX_QUERY_BLOCK * k);
 }
 
 /** Queries per block that fit both memories' slots (0: none fits). */
 export function boundsQueryBlock(d: number, rb: number, k: number, ny: number): number {
-  const cap = boundsCap(ny);
+  const cap = boundsCap(ny, k);
   const low = Math.floor((SLOT_BYTES - cap * 8 - 256) / (rb * 4 + 12 + k * 12 + ny * 4 + 64));
   const full = Math.floor((SLOT_BYTES - cap * 8 - ny * 4 - 256) / (d * 4 + k * 12 + 64));
-  return Math.max(0, Math.min(64, low, full));
+  return Math.max(0, Math.min(MAX_QUERY_BLOCK, low, full));
 }
 
 /** Runs queries [q0, q1) of the task on scratch slot `slot`. */
@@ -63,7 +69,7 @@ export function boundsRange(task: BoundsTask, q0: number, q1: number, slot: numb
   const { d, rb, k, ny, relSlack } = task;
   const qb = boundsQueryBlock(d, rb, k, ny);
   if (qb === 0) throw new Error('boundsRange: a query does not fit a scratch slot');
-  const cap = boundsCap(ny);
+  const cap = boundsCap(ny, k);
   const kl = kernelsFor(task.low.memory);
   const kf = kernelsFor(task.full.memory);
   const base = Segment.slotOffset(slot);
