@@ -20,7 +20,7 @@
  * result: a vector left out has a distance >= its bound > tau.
  *
  * The index decides when this pays (IndexFlat): L2, d >= 64, 512 to 131,072 vectors in one segment,
- * k <= 16, enough queries searched since the last change to repay building the projections; it
+ * k <= 32, enough queries searched since the last change to repay building the projections; it
  * stops using them for the current contents when the candidates exceed a quarter of the vectors.
  */
 import { kernelsFor } from '../kernels/wasm.js';
