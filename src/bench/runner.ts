@@ -451,15 +451,14 @@ async function benchSimdex(factory: string, c: SimdexContext): Promise<MeasuredR
     };
     if (trainSeconds > 0 && trainSeconds < 1) {
       // a sub-second training: the median of three (the machine is shared and noisy), as the Faiss peer does
-      const times = [trainSeconds];
-      for (let r = 0; r < 2; r++) {
+      trainSeconds = medianOfThree(trainSeconds, () => {
         const again = indexFactory(d, factory, c.metric);
         const t = performance.now();
         again.train(c.train ?? base);
-        times.push((performance.now() - t) / 1000);
+        const seconds = (performance.now() - t) / 1000;
         again.dispose();
-      }
-      trainSeconds = times.sort((a, b) => a - b)[1]!;
+        return seconds;
+      });
     }
 
     const sets = c.paramSets.map((s) => ({ s, p: parseSearchParams(s) })).filter(({ p }) => paramsApply(index, p));
@@ -477,13 +476,11 @@ async function benchSimdex(factory: string, c: SimdexContext): Promise<MeasuredR
         let seconds = (performance.now() - t) / 1000;
         if (seconds < 1) {
           // a sub-second batch: the median of three (the machine is shared and noisy), as the Faiss peer does
-          const times = [seconds];
-          for (let rep = 0; rep < 2; rep++) {
+          seconds = medianOfThree(seconds, () => {
             const t2 = performance.now();
             index.search(queries, k, sp);
-            times.push((performance.now() - t2) / 1000);
-          }
-          seconds = times.sort((a, b) => a - b)[1]!;
+            return (performance.now() - t2) / 1000;
+          });
         }
         row.batch = { nq, k, seconds, qps: nq / seconds };
         if (isFlat(factory)) row.batch.gflops = (2 * nq * n * d) / seconds / 1e9;
@@ -510,6 +507,12 @@ async function benchSimdex(factory: string, c: SimdexContext): Promise<MeasuredR
   } finally {
     index.dispose();
   }
+}
+
+/** The median of a first measurement and two more taken by `again`. */
+function medianOfThree(first: number, again: () => number): number {
+  const times = [first, again(), again()];
+  return times.sort((a, b) => a - b)[1]!;
 }
 
 /** Routes an index's own progress hook (IndexIVF's onProgress) to a progress bar while `fn` runs. */

@@ -248,6 +248,11 @@ export interface PQ4IvfTask {
   labels: BigInt64Array;
 }
 
+/** Whether a mode makes one table per probe (3D), not one per query. */
+function tablePerProbe(mode: number): boolean {
+  return mode === IvfPQ4Mode.Precomputed || mode === IvfPQ4Mode.ResidualTable;
+}
+
 /** The float tables of query i (2D: M*16 floats; 3D: nprobe of them) and its biases (or null). */
 function ivfTables(task: PQ4IvfTask, i: number, slot: number): { lut: Float32Array; bias: Float32Array | null; is3d: boolean } {
   const { pq, nprobe, mode } = task;
@@ -305,9 +310,9 @@ function ivfLuts(task: PQ4IvfTask, i: number, slot: number, LUTq: Uint8Array, bi
   const M = pq.M;
   const d = M * pq.dsub;
   const tab = M * pq.ksub;
-  const is3d = mode === IvfPQ4Mode.Precomputed || mode === IvfPQ4Mode.ResidualTable;
+  const is3d = tablePerProbe(mode);
   const tables = is3d ? nprobe : 1;
-  const lay = lutLayout(pq, is3d ? nprobe : 1, tables, M2);
+  const lay = lutLayout(pq, tables, tables, M2);
   if (lay === undefined) return undefined;
   const { kern, f32 } = pv;
   const buf = f32.buffer;
@@ -386,7 +391,7 @@ function pq4IvfByList(task: PQ4IvfTask, q0: number, q1: number, slot: number): b
   const { pq, k, nprobe, M2, bbs } = task;
   const { memories, table } = task.lists;
   if (bbs !== 32 || q1 - q0 < BY_LIST_MIN_QUERIES || memories.length !== 1) return false;
-  const is3d = task.mode === IvfPQ4Mode.Precomputed || task.mode === IvfPQ4Mode.ResidualTable;
+  const is3d = tablePerProbe(task.mode);
   const tables = is3d ? nprobe : 1;
   // the tables are made in the quantizer's slot (ivfLuts)
   if (lutLayout(pq, tables, tables, M2) === undefined) return false;
@@ -420,6 +425,7 @@ function groupPairs(coarse: Int32Array, q0: number, q1: number, nprobe: number, 
   const span = (q1 - q0) * nprobe;
   const c = coarse.subarray(q0 * nprobe, q1 * nprobe);
   if (span * 8 < nlist) {
+    // list * span + pr, exact in a double while nlist^2 / 8 < 2^53 (nlist below 2^28)
     const keys = new Float64Array(span);
     let m = 0;
     for (let pr = 0; pr < span; pr++) if (c[pr]! >= 0) keys[m++] = c[pr]! * span + pr;
@@ -452,7 +458,7 @@ function byListChunk(task: PQ4IvfTask, q0: number, q1: number, slot: number): vo
   const nq = q1 - q0;
   const nlist = table.length / 4;
   const tab2 = M2 * 16;
-  const is3d = task.mode === IvfPQ4Mode.Precomputed || task.mode === IvfPQ4Mode.ResidualTable;
+  const is3d = tablePerProbe(task.mode);
   const tables = is3d ? nprobe : 1;
   const lay = byListLayout(nq, tables, M2, k, nprobe, nlist);
   const base = Segment.slotOffset(slot);
