@@ -59,7 +59,6 @@ export function knn_batch(metric: i32, Q: usize, nq: i32, y: usize, d: i32, ny: 
   const ynorms = qnorms + (<usize>nq << 2);
   const tile = ynorms + (<usize>yblock << 2);
   const packed = tile + ((<usize>nq * <usize>yblock) << 2);
-  const kk = <usize>k;
   if (isL2) fvec_norms_L2sqr(qnorms, Q, d, nq);
   for (let j0 = 0; j0 < ny; j0 += yblock) {
     const nb = min(yblock, ny - j0);
@@ -67,58 +66,127 @@ export function knn_batch(metric: i32, Q: usize, nq: i32, y: usize, d: i32, ny: 
     if (isL2) fvec_norms_L2sqr(ynorms, yb, d, nb);
     pack_block(packed, yb, nb, d);
     inner_products_packed(tile, yblock, Q, nq, packed, nb, d);
-    for (let i = 0; i < nq; i++) {
-      const hdi = hd + <usize>i * (kk << 2);
-      const hii = hi + <usize>i * (kk << 3);
-      const row = tile + ((<usize>i * <usize>yblock) << 2);
-      let top = load<f32>(hdi);
-      // four candidates at a time against the heap's top; the lanes that beat it go in, in order
-      let j = 0;
-      if (isL2) {
-        const qn = load<f32>(qnorms + (<usize>i << 2));
-        const qn4 = f32x4.splat(qn);
-        const zero = f32x4.splat(0);
-        const two = f32x4.splat(2);
-        for (; j + 4 <= nb; j += 4) {
-          const off = <usize>j << 2;
-          const dis4 = f32x4.max(f32x4.sub(f32x4.add(qn4, v128.load(ynorms + off)), f32x4.mul(two, v128.load(row + off))), zero);
-          if (!v128.any_true(f32x4.lt(dis4, f32x4.splat(top)))) continue;
-          for (let c = 0; c < 4; c++) {
-            // the same expression as the vector lanes (and as the scalar tail), so the same float
-            const dis = qn + load<f32>(ynorms + off + (<usize>c << 2)) - 2 * load<f32>(row + off + (<usize>c << 2));
-            const dc = dis < 0 ? <f32>0 : dis;
-            if (dc < top) {
-              heap_replace_top(true, kk, hdi, hii, dc, ids != 0 ? load<i64>(ids + (<usize>(j0 + j + c) << 3)) : idBase + j0 + j + c);
-              top = load<f32>(hdi);
-            }
-          }
-        }
-        for (; j < nb; j++) {
-          let dis = qn + load<f32>(ynorms + (<usize>j << 2)) - 2 * load<f32>(row + (<usize>j << 2));
-          if (dis < 0) dis = 0;
-          if (dis < top) {
-            heap_replace_top(true, kk, hdi, hii, dis, ids != 0 ? load<i64>(ids + (<usize>(j0 + j) << 3)) : idBase + j0 + j);
+    tile_to_heaps(isL2, tile, yblock, qnorms, ynorms, nq, nb, k, hd, hi, idBase + j0, ids != 0 ? ids + (<usize>j0 << 3) : 0);
+  }
+}
+
+/** Bytes of scratch knn_batch_packed needs for nq queries and blocks of yblock vectors. */
+export function knn_batch_packed_tmp_bytes(nq: i32, yblock: i32): usize {
+  return (<usize>nq + <usize>nq * <usize>yblock) << 2;
+}
+
+/**
+ * knn_batch against ny vectors already packed (pack_block's layout, at P) with their squared norms
+ * at yn (L2; unused for inner product): the same results, without packing them again for every
+ * block of queries. tmp: knn_batch_packed_tmp_bytes(nq, yblock) bytes.
+ */
+export function knn_batch_packed(metric: i32, Q: usize, nq: i32, P: usize, yn: usize, d: i32, ny: i32, k: i32, hd: usize, hi: usize, idBase: i64, ids: usize, tmp: usize, yblock: i32): void {
+  const isL2 = metric == 1;
+  const qnorms = tmp;
+  const tile = qnorms + (<usize>nq << 2);
+  if (isL2) fvec_norms_L2sqr(qnorms, Q, d, nq);
+  for (let j0 = 0; j0 < ny; j0 += yblock) {
+    const nb = min(yblock, ny - j0);
+    inner_products_packed(tile, yblock, Q, nq, P + ((<usize>(j0 >> 3) * <usize>d) << 5), nb, d);
+    tile_to_heaps(isL2, tile, yblock, qnorms, yn + (<usize>j0 << 2), nq, nb, k, hd, hi, idBase + j0, ids != 0 ? ids + (<usize>j0 << 3) : 0);
+  }
+}
+
+/**
+ * One inverted list against the m queries of a batch that probe it (IVF's list-by-list search):
+ * query qidx[r] (m int32 at `qidx`) is row qidx[r] of X (d floats each), its heap at
+ * hd + qidx[r]*k*4 / hi + qidx[r]*k*8. qb queries at a time are gathered into Qp (qb*d floats; minus
+ * the d floats at csub when csub != 0, the list's centroid for residual queries) with their heaps
+ * into HDp / HIp (qb*k), searched with knn_batch (the list row-major at y) or knn_batch_packed (the
+ * list packed at y with its squared norms at yn, when packed != 0), and the heaps put back. The list
+ * entries' ids are ids[j] (int64). tmp: knn_batch_tmp_bytes(qb, d, yblock) bytes.
+ */
+export function knn_list_batch(metric: i32, X: usize, qidx: usize, m: i32, y: usize, yn: usize, packed: i32, d: i32, ny: i32, k: i32, hd: usize, hi: usize, ids: usize, Qp: usize, HDp: usize, HIp: usize, qb: i32, csub: usize, tmp: usize, yblock: i32): void {
+  const row = <usize>d << 2;
+  const kd = <usize>k << 2;
+  const ki = <usize>k << 3;
+  for (let c0 = 0; c0 < m; c0 += qb) {
+    const mm = min(qb, m - c0);
+    for (let r = 0; r < mm; r++) {
+      const q = <usize>load<i32>(qidx + (<usize>(c0 + r) << 2));
+      const dst = Qp + <usize>r * row;
+      memory.copy(dst, X + q * row, row);
+      if (csub != 0) {
+        let t: usize = 0;
+        for (; t + 16 <= row; t += 16) v128.store(dst + t, f32x4.sub(v128.load(dst + t), v128.load(csub + t)));
+        for (; t < row; t += 4) store<f32>(dst + t, load<f32>(dst + t) - load<f32>(csub + t));
+      }
+      memory.copy(HDp + <usize>r * kd, hd + q * kd, kd);
+      memory.copy(HIp + <usize>r * ki, hi + q * ki, ki);
+    }
+    if (packed != 0) knn_batch_packed(metric, Qp, mm, y, yn, d, ny, k, HDp, HIp, 0, ids, tmp, yblock);
+    else knn_batch(metric, Qp, mm, y, d, ny, k, HDp, HIp, 0, ids, tmp, yblock);
+    for (let r = 0; r < mm; r++) {
+      const q = <usize>load<i32>(qidx + (<usize>(c0 + r) << 2));
+      memory.copy(hd + q * kd, HDp + <usize>r * kd, kd);
+      memory.copy(hi + q * ki, HIp + <usize>r * ki, ki);
+    }
+  }
+}
+
+/**
+ * Offers a tile of inner products (nq rows of nb, row stride ldt floats) to the nq heaps: as L2
+ * distances max(0, ||q||^2 + ||y||^2 - 2<q,y>) (qnorms, ynorms) or as similarities. The id of
+ * column j is ids[j] when ids != 0, else idBase + j.
+ */
+@inline function tile_to_heaps(isL2: bool, tile: usize, ldt: i32, qnorms: usize, ynorms: usize, nq: i32, nb: i32, k: i32, hd: usize, hi: usize, idBase: i64, ids: usize): void {
+  const kk = <usize>k;
+  for (let i = 0; i < nq; i++) {
+    const hdi = hd + <usize>i * (kk << 2);
+    const hii = hi + <usize>i * (kk << 3);
+    const row = tile + ((<usize>i * <usize>ldt) << 2);
+    let top = load<f32>(hdi);
+    // four candidates at a time against the heap's top; the lanes that beat it go in, in order
+    let j = 0;
+    if (isL2) {
+      const qn = load<f32>(qnorms + (<usize>i << 2));
+      const qn4 = f32x4.splat(qn);
+      const zero = f32x4.splat(0);
+      const two = f32x4.splat(2);
+      for (; j + 4 <= nb; j += 4) {
+        const off = <usize>j << 2;
+        const dis4 = f32x4.max(f32x4.sub(f32x4.add(qn4, v128.load(ynorms + off)), f32x4.mul(two, v128.load(row + off))), zero);
+        if (!v128.any_true(f32x4.lt(dis4, f32x4.splat(top)))) continue;
+        for (let c = 0; c < 4; c++) {
+          // the same expression as the vector lanes (and as the scalar tail), so the same float
+          const dis = qn + load<f32>(ynorms + off + (<usize>c << 2)) - 2 * load<f32>(row + off + (<usize>c << 2));
+          const dc = dis < 0 ? <f32>0 : dis;
+          if (dc < top) {
+            heap_replace_top(true, kk, hdi, hii, dc, ids != 0 ? load<i64>(ids + (<usize>(j + c) << 3)) : idBase + j + c);
             top = load<f32>(hdi);
           }
         }
-      } else {
-        for (; j + 4 <= nb; j += 4) {
-          const off = <usize>j << 2;
-          if (!v128.any_true(f32x4.gt(v128.load(row + off), f32x4.splat(top)))) continue;
-          for (let c = 0; c < 4; c++) {
-            const dis = load<f32>(row + off + (<usize>c << 2));
-            if (dis > top) {
-              heap_replace_top(false, kk, hdi, hii, dis, ids != 0 ? load<i64>(ids + (<usize>(j0 + j + c) << 3)) : idBase + j0 + j + c);
-              top = load<f32>(hdi);
-            }
-          }
+      }
+      for (; j < nb; j++) {
+        let dis = qn + load<f32>(ynorms + (<usize>j << 2)) - 2 * load<f32>(row + (<usize>j << 2));
+        if (dis < 0) dis = 0;
+        if (dis < top) {
+          heap_replace_top(true, kk, hdi, hii, dis, ids != 0 ? load<i64>(ids + (<usize>j << 3)) : idBase + j);
+          top = load<f32>(hdi);
         }
-        for (; j < nb; j++) {
-          const dis = load<f32>(row + (<usize>j << 2));
+      }
+    } else {
+      for (; j + 4 <= nb; j += 4) {
+        const off = <usize>j << 2;
+        if (!v128.any_true(f32x4.gt(v128.load(row + off), f32x4.splat(top)))) continue;
+        for (let c = 0; c < 4; c++) {
+          const dis = load<f32>(row + off + (<usize>c << 2));
           if (dis > top) {
-            heap_replace_top(false, kk, hdi, hii, dis, ids != 0 ? load<i64>(ids + (<usize>(j0 + j) << 3)) : idBase + j0 + j);
+            heap_replace_top(false, kk, hdi, hii, dis, ids != 0 ? load<i64>(ids + (<usize>(j + c) << 3)) : idBase + j + c);
             top = load<f32>(hdi);
           }
+        }
+      }
+      for (; j < nb; j++) {
+        const dis = load<f32>(row + (<usize>j << 2));
+        if (dis > top) {
+          heap_replace_top(false, kk, hdi, hii, dis, ids != 0 ? load<i64>(ids + (<usize>j << 3)) : idBase + j);
+          top = load<f32>(hdi);
         }
       }
     }

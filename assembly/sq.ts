@@ -18,6 +18,8 @@
 //   A at tab, B at tab + 4 dp, T at tab + 8 dp.
 
 import { heap_addn, heap_addn_ids } from './heap';
+import { fvec_norms_L2sqr } from './distances';
+import { pack_block } from './gemm';
 
 const BLOCK: i32 = 256;
 
@@ -281,6 +283,22 @@ export function sq_knn(
     sq_distances(qtype, metric, tab, d, codes + <usize>j0 * cs, nb, tmp, dis0);
     if (useIds) heap_addn_ids(isL2, k, hd, hi, tmp, ids + (<usize>j0 << 3), nb);
     else heap_addn(isL2, k, hd, hi, tmp, nb, idBase + j0);
+  }
+}
+
+/**
+ * sq_decode of n codes straight into pack_block's layout at P (packed_bytes(n, d) bytes), with the
+ * decoded vectors' squared norms at yn (n floats): eight vectors at a time through `buf` (8*d
+ * floats, which stays in the first-level cache), the same floats as sq_decode, fvec_norms_L2sqr and
+ * pack_block one after the other over the whole block.
+ */
+export function sq_decode_packed(qtype: i32, tab: usize, d: i32, codes: usize, n: i32, P: usize, yn: usize, buf: usize): void {
+  const cs = <usize>sq_code_size(qtype, d);
+  for (let j0 = 0; j0 < n; j0 += 8) {
+    const m = min(8, n - j0);
+    sq_decode(qtype, tab, d, codes + <usize>j0 * cs, m, buf);
+    fvec_norms_L2sqr(yn + (<usize>j0 << 2), buf, d, m);
+    pack_block(P + ((<usize>(j0 >> 3) * <usize>d) << 5), buf, m, d);
   }
 }
 

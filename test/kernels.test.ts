@@ -122,18 +122,101 @@ test('knn_1q and knn_batch give the exact k-NN of the reference', () => {
         const hi = ar.alloc(nq * k * 8);
         const tmp = ar.alloc(ar.k.knn_batch_tmp_bytes(nq, d, 64));
         const expect = ref.knnExact(metric === 1 ? 'L2' : 'IP', Q, nq, Y, ny, d, k);
-        for (const mode of ['1q', 'batch']) {
+        // the vectors packed beforehand, with their norms, for knn_batch_packed
+        const P = ar.alloc(ar.k.packed_bytes(ny, d));
+        const yn = ar.alloc(ny * 4 + 4);
+        ar.k.pack_block(P, Yp, ny, d);
+        ar.k.fvec_norms_L2sqr(yn, Yp, d, ny);
+        const ptmp = ar.alloc(ar.k.knn_batch_packed_tmp_bytes(nq, 64));
+        let batch: { dist: Float32Array; labels: BigInt64Array } | undefined;
+        for (const mode of ['1q', 'batch', 'packed']) {
           ar.k.heap_heapify(metric, nq, k, hd, hi);
           if (mode === 'batch') ar.k.knn_batch(metric, Qp, nq, Yp, d, ny, k, hd, hi, 0n, 0, tmp, 64);
+          else if (mode === 'packed') ar.k.knn_batch_packed(metric, Qp, nq, P, yn, d, ny, k, hd, hi, 0n, 0, ptmp, 64);
           else for (let i = 0; i < nq; i++) ar.k.knn_1q(metric, Qp + i * d * 4, Yp, d, ny, k, hd + i * k * 4, hi + i * k * 8, 0n, tmp);
           ar.k.heap_reorder(metric, nq, k, hd, hi);
           const labels = ar.i64(hi, nq * k);
           const dist = ar.f32(hd, nq * k);
+          if (mode === 'batch') batch = { dist, labels };
+          if (mode === 'packed') {
+            // the same sums as knn_batch's, which packs block by block
+            assert.deepEqual(dist, batch!.dist, `packed metric=${metric} d=${d} nq=${nq} ny=${ny}`);
+            assert.deepEqual(labels, batch!.labels, `packed metric=${metric} d=${d} nq=${nq} ny=${ny}`);
+          }
           // distances agree to float rounding; labels agree except where two distances are within rounding
           assertClose(dist, expect.distances, 1e-4, `${mode} metric=${metric} d=${d}`);
           let mismatched = 0;
           for (let i = 0; i < labels.length; i++) if (labels[i] !== expect.labels[i]) mismatched++;
           assert.ok(mismatched <= Math.ceil(labels.length * 0.002), `${mode} metric=${metric} d=${d} nq=${nq}: ${mismatched} labels differ`);
+        }
+      }
+    }
+  }
+});
+
+test('knn_list_batch: the queries of one list gathered by index, heaps continued in place, residual queries, in blocks', () => {
+  const d = 20;
+  const nAll = 30;
+  const ny = 150;
+  const k = 7;
+  let seed = 900;
+  for (const metric of [1, 0]) {
+    for (const residual of [false, true]) {
+      for (const packed of [0, 1]) {
+        const ar = new Arena(16 << 20);
+        const X = randomVectors(nAll, d, seed++);
+        const Y = randomVectors(ny, d, seed++);
+        const c = randomVectors(1, d, seed++);
+        const Xp = ar.putF32(X);
+        const Yp = ar.putF32(Y);
+        const cp = ar.putF32(c);
+        const ids = ar.alloc(ny * 8);
+        const idv = new BigInt64Array(ar.memory.buffer, ids, ny);
+        for (let j = 0; j < ny; j++) idv[j] = BigInt(1000 + 3 * j);
+        const P = ar.alloc(ar.k.packed_bytes(ny, d));
+        const yn = ar.alloc(ny * 4 + 4);
+        ar.k.pack_block(P, Yp, ny, d);
+        ar.k.fvec_norms_L2sqr(yn, Yp, d, ny);
+        // every heap starts from a scan of other vectors, so that the list's scan continues it
+        const hd = ar.alloc(nAll * k * 4);
+        const hi = ar.alloc(nAll * k * 8);
+        const Z = randomVectors(40, d, seed++);
+        const Zp = ar.putF32(Z);
+        const tmp = ar.alloc(ar.k.knn_batch_tmp_bytes(nAll, d, 64));
+        ar.k.heap_heapify(metric, nAll, k, hd, hi);
+        ar.k.knn_batch(metric, Xp, nAll, Zp, d, 40, k, hd, hi, 0n, 0, tmp, 64);
+        const before = { d: ar.f32(hd, nAll * k), i: ar.i64(hi, nAll * k) };
+        // 11 of the 30 queries, out of order
+        const chosen = [17, 3, 29, 0, 8, 22, 5, 14, 26, 11, 1];
+        const qidx = ar.alloc(chosen.length * 4);
+        new Int32Array(ar.memory.buffer, qidx, chosen.length).set(chosen);
+        const qb = 4;
+        const Qp = ar.alloc(qb * d * 4);
+        const HDp = ar.alloc(qb * k * 4);
+        const HIp = ar.alloc(qb * k * 8);
+        const ltmp = ar.alloc(ar.k.knn_batch_tmp_bytes(qb, d, 64));
+        ar.k.knn_list_batch(metric, Xp, qidx, chosen.length, packed ? P : Yp, yn, packed, d, ny, k, hd, hi, ids, Qp, HDp, HIp, qb, residual ? cp : 0, ltmp, 64);
+        const got = { d: ar.f32(hd, nAll * k), i: ar.i64(hi, nAll * k) };
+        // expected: each chosen query alone, its heap continued by knn_batch over the list
+        const q1 = ar.alloc(d * 4);
+        const h1d = ar.alloc(k * 4);
+        const h1i = ar.alloc(k * 8);
+        for (let q = 0; q < nAll; q++) {
+          const what = `metric ${metric} residual ${residual} packed ${packed} query ${q}`;
+          const row = (a: Float32Array | BigInt64Array) => a.slice(q * k, (q + 1) * k);
+          if (!chosen.includes(q)) {
+            assert.deepEqual(row(got.d), row(before.d), `${what}: untouched`);
+            assert.deepEqual(row(got.i), row(before.i), `${what}: untouched`);
+            continue;
+          }
+          const xq = X.slice(q * d, (q + 1) * d);
+          if (residual) for (let t = 0; t < d; t++) xq[t] = Math.fround(xq[t]! - c[t]!);
+          new Float32Array(ar.memory.buffer, q1, d).set(xq);
+          new Float32Array(ar.memory.buffer, h1d, k).set(row(before.d) as Float32Array);
+          new BigInt64Array(ar.memory.buffer, h1i, k).set(row(before.i) as BigInt64Array);
+          ar.k.knn_batch(metric, q1, 1, Yp, d, ny, k, h1d, h1i, 0n, ids, tmp, 64);
+          assert.deepEqual(row(got.d), ar.f32(h1d, k), what);
+          assert.deepEqual(row(got.i), ar.i64(h1i, k), what);
         }
       }
     }

@@ -8,7 +8,7 @@ import {
   MetricType, ArrayInvertedLists, DirectMapType, IDSelectorRange, setNumThreads, getNumThreads, encodeFp16, decodeFp16,
   InvalidArgumentError, NotTrainedError, InvalidTypeError,
 } from '../src/simdex.js';
-import { Heap, knnExact } from '../src/kernels/reference.js';
+import { Heap, fvecNormsL2sqr as refNorms, knnExact } from '../src/kernels/reference.js';
 import { sqDecodeRef, sqDistancesRef } from '../src/kernels/referenceSQ.js';
 import { Arena } from './helpers/arena.js';
 import { recallAtK, runIndexConformance } from './helpers/conformance.js';
@@ -84,6 +84,21 @@ test('sq_distances, sq_set_query and sq_decode match the reference for every typ
       new Uint8Array(ar.memory.buffer, codesP, n * cs).set(codes);
       ar.k.sq_decode(qtype, tab, d, codesP, n, dec);
       assert.deepEqual(ar.f32(dec, n * d), sqDecodeRef(qtype, tables, d, codes, n), `sq_decode qtype ${qtype} d ${d}`);
+      // decoded straight into the blocked kernel's layout (eight vectors per group, dimension-major,
+      // zero-padded), with the norms of the decoded vectors
+      const packed = ar.alloc(ar.k.packed_bytes(n, d));
+      const norms = ar.alloc(n * 4);
+      const buf8 = ar.alloc(8 * d * 4);
+      ar.k.sq_decode_packed(qtype, tab, d, codesP, n, packed, norms, buf8);
+      const decoded = sqDecodeRef(qtype, tables, d, codes, n);
+      const want = new Float32Array(Math.ceil(n / 8) * 8 * d);
+      for (let j = 0; j < n; j++) for (let t = 0; t < d; t++) want[(Math.floor(j / 8) * d + t) * 8 + (j % 8)] = decoded[j * d + t]!;
+      assert.deepEqual(ar.f32(packed, want.length), want, `sq_decode_packed qtype ${qtype} d ${d}`);
+      // the norms sq_decode then fvec_norms_L2sqr give, bit for bit
+      const wantNorms = ar.alloc(n * 4);
+      ar.k.fvec_norms_L2sqr(wantNorms, dec, d, n);
+      assert.deepEqual(ar.f32(norms, n), ar.f32(wantNorms, n), `sq_decode_packed norms qtype ${qtype} d ${d}`);
+      assertClose(ar.f32(norms, n), refNorms(decoded, d, n), 1e-5, `sq_decode_packed norms qtype ${qtype} d ${d}`);
       // the tables' reconstruction is Faiss's decode within float rounding
       assertClose(ar.f32(dec, n * d), sq.decode(codes), 1e-5, `tables vs decode qtype ${qtype} d ${d}`);
       for (const metric of ['L2', 'IP'] as const) {

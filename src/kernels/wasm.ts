@@ -35,6 +35,9 @@ export interface WasmKernels {
   knn_1q_ids(metric: number, q: number, y: number, d: number, ny: number, k: number, hd: number, hi: number, ids: number, tmp: number): void;
   knn_batch(metric: number, Q: number, nq: number, y: number, d: number, ny: number, k: number, hd: number, hi: number, idBase: bigint, ids: number, tmp: number, yblock: number): void;
   knn_batch_tmp_bytes(nq: number, d: number, yblock: number): number;
+  knn_batch_packed(metric: number, Q: number, nq: number, P: number, yn: number, d: number, ny: number, k: number, hd: number, hi: number, idBase: bigint, ids: number, tmp: number, yblock: number): void;
+  knn_batch_packed_tmp_bytes(nq: number, yblock: number): number;
+  knn_list_batch(metric: number, X: number, qidx: number, m: number, y: number, yn: number, packed: number, d: number, ny: number, k: number, hd: number, hi: number, ids: number, Qp: number, HDp: number, HIp: number, qb: number, csub: number, tmp: number, yblock: number): void;
   // k-means' per-point loops (assembly/kmeans.ts)
   kmeans_assigned_l2(x: number, n: number, d: number, c: number, assign: number, out: number): void;
   kmeans_accumulate(x: number, n: number, d: number, assign: number, kFrozen: number, weights: number, sums: number, counts: number): void;
@@ -56,6 +59,7 @@ export interface WasmKernels {
   sq_distances(qtype: number, metric: number, tab: number, d: number, codes: number, n: number, out: number, dis0: number): void;
   sq_knn(qtype: number, metric: number, tab: number, d: number, codes: number, n: number, k: number, hd: number, hi: number, ids: number, useIds: number, idBase: bigint, dis0: number, tmp: number): void;
   sq_decode(qtype: number, tab: number, d: number, codes: number, n: number, out: number): void;
+  sq_decode_packed(qtype: number, tab: number, d: number, codes: number, n: number, P: number, yn: number, buf: number): void;
   // product quantizer (assembly/pq.ts); cT: centroids transposed, see ProductQuantizer
   pq_distance_table(metric: number, x: number, cT: number, M: number, ksub: number, dsub: number, out: number): void;
   pq_distance_tables(metric: number, x: number, n: number, cT: number, M: number, ksub: number, dsub: number, out: number): void;

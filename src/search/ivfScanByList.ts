@@ -52,15 +52,29 @@ const FP16 = 4;
 /** Vectors decoded per block of an sq list: 0, as many as the slot's last quarter holds (tests set fewer, on this thread). */
 export const byListLimits = { decodeBlock: 0 };
 
-/** Queries whose heaps fit a quarter of a slot (the batch is cut into chunks of this many). */
-export function byListChunk(k: number): number {
-  return Math.max(1, Math.floor(SLOT_BYTES / 4 / (k * 12)));
+/** Fewest queries a kernel call gathers, when the chunk's queries leave the least room. */
+const MIN_GATHER = 32;
+
+/** Bytes the gathered block of q queries takes with the kernel's scratch (knn_batch_tmp_bytes). */
+function gatherBytes(d: number, k: number, yb: number, q: number): number {
+  return yb * (4 + d * 4) + 256 + q * (d * 4 + k * 12 + 4 + yb * 4 + 32);
 }
 
-/** Block of gathered queries per kernel call for dimension d and k (the slot's second and third quarters). */
-function gatherBlock(d: number, k: number, yb: number): number {
-  const budget = SLOT_BYTES / 2 - yb * (4 + d * 4) - 256;
-  return Math.max(1, Math.min(256, Math.floor(budget / (d * 4 + k * 12 + 4 + yb * 4 + 32))));
+/**
+ * Queries per chunk of a batch: each thread keeps the chunk's heaps, queries and (query, list)
+ * pairs in its scratch slot (k*12 + d*4 + nprobe*4 bytes a query), before a block of gathered
+ * queries and the sq decoding room (the slot's last quarter).
+ */
+export function byListChunk(k: number, d: number, nprobe: number): number {
+  const room = (SLOT_BYTES * 3) / 4 - gatherBytes(d, k, vectorBlock(d), MIN_GATHER) - d * 4 - 256;
+  return Math.max(1, Math.floor(room / (k * 12 + d * 4 + nprobe * 4)));
+}
+
+/** Queries gathered per kernel call for dimension d and k, in `room` bytes (Q block, heaps, the kernel's tmp). */
+function gatherBlock(d: number, k: number, yb: number, room: number): number {
+  let q = 256;
+  while (q > 1 && gatherBytes(d, k, yb, q) > room) q--;
+  return q;
 }
 
 /** Runs thread `t`'s lists (the range [t, t+1) handed out by parallelFor), on scratch slot `slot`. */
@@ -74,18 +88,28 @@ function searchThreadLists(task: IvfByListTask, t: number, slot: number): void {
   const isMax = metric === 1 ? 1 : 0;
   const yb = vectorBlock(d);
   const sq = task.sq;
-  const qb = gatherBlock(d, k, yb);
   const base = Segment.slotOffset(slot);
+  // the slot's first half: the chunk's heaps, queries and (query, list) pairs
   const HEAPD = base;
   const HEAPI = align(HEAPD + nq * k * 4, 16);
-  const Qp = align(HEAPI + nq * k * 8, 16);
+  const XALL = align(HEAPI + nq * k * 8, 16);
+  const QOF = align(XALL + nq * d * 4, 16);
+  const CSUBp = align(QOF + task.queryOf.length * 4, 16);
+  // then a block of gathered queries and their heaps, and the kernel's scratch
+  const Qp = align(CSUBp + d * 4, 16);
+  // sq: the quantizer's tables, eight vectors' decoding room, and a block of decoded vectors packed
+  // for the blocked kernel with their squared norms, in the slot's last quarter
+  const TABp = base + (SLOT_BYTES * 3) / 4;
+  const qb = gatherBlock(d, k, yb, TABp - Qp);
   const HDp = align(Qp + qb * d * 4, 16);
   const HIp = align(HDp + qb * k * 4, 16);
   const TMPp = align(HIp + qb * k * 8, 16);
-  // sq: the quantizer's tables and a block of decoded vectors in the slot's last quarter
-  const TABp = base + (SLOT_BYTES * 3) / 4;
-  const DECp = align(TABp + (sq !== undefined ? sqTablesBytes(d) : 0), 16);
-  const decBlock = byListLimits.decodeBlock > 0 ? byListLimits.decodeBlock : Math.max(1, Math.floor((base + SLOT_BYTES - DECp) / (d * 4)));
+  if (Qp + gatherBytes(d, k, yb, qb) > TABp) throw new RangeError(`IVF list-by-list search: d = ${d}, k = ${k} and ${nq} queries do not fit a scratch slot`);
+  const BUFp = align(TABp + (sq !== undefined ? sqTablesBytes(d) : 0), 16);
+  const DECp = align(BUFp + 8 * d * 4, 16);
+  const roomBlock = Math.floor((base + SLOT_BYTES - DECp - 64) / (d * 4 + 4) / 8) * 8;
+  const decBlock = byListLimits.decodeBlock > 0 ? byListLimits.decodeBlock : Math.max(8, roomBlock);
+  const NORMSp = align(DECp + Math.ceil(decBlock / 8) * 8 * d * 4, 16);
   const cs = sq !== undefined ? codeSizeOf(sq.qtype, d) : d * 4;
   const residual = sq?.byResidual === true ? sq.centroids! : undefined;
   const dp = (d + 3) & ~3;
@@ -110,48 +134,32 @@ function searchThreadLists(task: IvfByListTask, t: number, slot: number): void {
     const mem = memories[seg]!;
     const kern = kernelsFor(mem);
     const buf = mem.buffer;
-    const u8 = new Uint8Array(buf);
     const f32 = new Float32Array(buf);
     kern.heap_heapify(isMax, nq, k, HEAPD, HEAPI);
+    f32.set(x.subarray(0, nq * d), XALL >> 2);
+    new Int32Array(buf, QOF, task.queryOf.length).set(task.queryOf);
     if (sq !== undefined) f32.set(sq.tables, TABp >> 2);
     for (const l of lists) {
       const n = table[l * 4 + 3]!;
       const q0 = task.queryStart[l]!;
       const q1 = task.queryStart[l + 1]!;
-      // flat lists are searched in place; sq lists block by block, decoded
+      if (queryResidual !== undefined) f32.set(queryResidual.subarray(l * d, (l + 1) * d), CSUBp >> 2);
+      if (offsetResidual !== undefined) {
+        // this list's offsets: B + c
+        const Bo = (TABp >> 2) + dp;
+        for (let j = 0; j < d; j++) f32[Bo + j] = sq!.tables[dp + j]! + offsetResidual[l * d + j]!;
+      }
+      // flat lists are searched in place; sq lists block by block, decoded and packed
       const block = sq !== undefined ? decBlock : n;
       for (let v0 = 0; v0 < n; v0 += block) {
         const nb = Math.min(block, n - v0);
-        let Y = table[l * 4 + 1]!;
-        if (offsetResidual !== undefined && v0 === 0) {
-          // this list's offsets: B + c
-          const Bo = (TABp >> 2) + dp;
-          for (let j = 0; j < d; j++) f32[Bo + j] = sq!.tables[dp + j]! + offsetResidual[l * d + j]!;
-        }
-        if (sq !== undefined) {
-          kern.sq_decode(sq.qtype, TABp, d, Y + v0 * cs, nb, DECp);
-          Y = DECp;
-        }
         const ids = table[l * 4 + 2]! + v0 * 8;
-        for (let c0 = q0; c0 < q1; c0 += qb) {
-          const m = Math.min(qb, q1 - c0);
-          for (let r = 0; r < m; r++) {
-            const q = task.queryOf[c0 + r]!;
-            const qo = (Qp >> 2) + r * d;
-            if (queryResidual !== undefined) {
-              for (let j = 0; j < d; j++) f32[qo + j] = x[q * d + j]! - queryResidual[l * d + j]!;
-            } else {
-              f32.set(x.subarray(q * d, (q + 1) * d), qo);
-            }
-            u8.copyWithin(HDp + r * k * 4, HEAPD + q * k * 4, HEAPD + (q + 1) * k * 4);
-            u8.copyWithin(HIp + r * k * 8, HEAPI + q * k * 8, HEAPI + (q + 1) * k * 8);
-          }
-          kern.knn_batch(metric, Qp, m, Y, d, nb, k, HDp, HIp, 0n, ids, TMPp, yb);
-          for (let r = 0; r < m; r++) {
-            const q = task.queryOf[c0 + r]!;
-            u8.copyWithin(HEAPD + q * k * 4, HDp + r * k * 4, HDp + (r + 1) * k * 4);
-            u8.copyWithin(HEAPI + q * k * 8, HIp + r * k * 8, HIp + (r + 1) * k * 8);
-          }
+        const csub = queryResidual !== undefined ? CSUBp : 0;
+        if (sq !== undefined) {
+          kern.sq_decode_packed(sq.qtype, TABp, d, table[l * 4 + 1]! + v0 * cs, nb, DECp, NORMSp, BUFp);
+          kern.knn_list_batch(metric, XALL, QOF + q0 * 4, q1 - q0, DECp, NORMSp, 1, d, nb, k, HEAPD, HEAPI, ids, Qp, HDp, HIp, qb, csub, TMPp, yb);
+        } else {
+          kern.knn_list_batch(metric, XALL, QOF + q0 * 4, q1 - q0, table[l * 4 + 1]!, 0, 0, d, nb, k, HEAPD, HEAPI, ids, Qp, HDp, HIp, qb, csub, TMPp, yb);
         }
       }
     }

@@ -384,7 +384,7 @@ export abstract class IndexIVF extends Index {
     const d = this.d;
     const n = task.x.length / d;
     const table = task.lists.table;
-    const chunk = byListChunk(k);
+    const chunk = byListChunk(k, d, nprobe);
     for (let c0 = 0; c0 < n; c0 += chunk) {
       const nq = Math.min(chunk, n - c0);
       const coarse = task.coarse.subarray(c0 * nprobe, (c0 + nq) * nprobe);
