@@ -11,6 +11,7 @@
 // Codes: sub-code m occupies bits [m*nbits, (m+1)*nbits) of the code, least significant bit first
 // (nbits = 8: byte m; nbits = 4: low nibble of byte m/2 for even m, high nibble for odd m).
 
+import { fvec_L2sqr } from './distances';
 import { heap_replace_top } from './heap';
 
 const INF: f32 = Infinity;
@@ -20,6 +21,28 @@ const INF: f32 = Infinity;
 @inline function row_l2(xs: usize, ct: usize, ksub: i32, dsub: i32, out: usize): void {
   const rowBytes = <usize>ksub << 2;
   let j = 0;
+  // 16 centroids at a time: four independent sums (each centroid's terms in the same order)
+  for (; j + 16 <= ksub; j += 16) {
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+    let p = ct + (<usize>j << 2);
+    for (let t = 0; t < dsub; t++) {
+      const xv = f32x4.splat(load<f32>(xs + (<usize>t << 2)));
+      const d0 = f32x4.sub(xv, v128.load(p));
+      const d1 = f32x4.sub(xv, v128.load(p, 16));
+      const d2 = f32x4.sub(xv, v128.load(p, 32));
+      const d3 = f32x4.sub(xv, v128.load(p, 48));
+      a0 = f32x4.add(a0, f32x4.mul(d0, d0));
+      a1 = f32x4.add(a1, f32x4.mul(d1, d1));
+      a2 = f32x4.add(a2, f32x4.mul(d2, d2));
+      a3 = f32x4.add(a3, f32x4.mul(d3, d3));
+      p += rowBytes;
+    }
+    const o = out + (<usize>j << 2);
+    v128.store(o, a0);
+    v128.store(o, a1, 16);
+    v128.store(o, a2, 32);
+    v128.store(o, a3, 48);
+  }
   for (; j + 8 <= ksub; j += 8) {
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
     let p = ct + (<usize>j << 2);
@@ -86,6 +109,24 @@ const INF: f32 = Infinity;
 @inline function row_ip(xs: usize, ct: usize, ksub: i32, dsub: i32, out: usize): void {
   const rowBytes = <usize>ksub << 2;
   let j = 0;
+  // 16 centroids at a time: four independent sums (each centroid's terms in the same order)
+  for (; j + 16 <= ksub; j += 16) {
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+    let p = ct + (<usize>j << 2);
+    for (let t = 0; t < dsub; t++) {
+      const xv = f32x4.splat(load<f32>(xs + (<usize>t << 2)));
+      a0 = f32x4.add(a0, f32x4.mul(xv, v128.load(p)));
+      a1 = f32x4.add(a1, f32x4.mul(xv, v128.load(p, 16)));
+      a2 = f32x4.add(a2, f32x4.mul(xv, v128.load(p, 32)));
+      a3 = f32x4.add(a3, f32x4.mul(xv, v128.load(p, 48)));
+      p += rowBytes;
+    }
+    const o = out + (<usize>j << 2);
+    v128.store(o, a0);
+    v128.store(o, a1, 16);
+    v128.store(o, a2, 32);
+    v128.store(o, a3, 48);
+  }
   for (; j + 8 <= ksub; j += 8) {
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
     let p = ct + (<usize>j << 2);
@@ -416,4 +457,16 @@ export function pq_code_distances(codes: usize, n: i32, M: i32, nbits: i32, tabl
   grouped = grouped && (M & 3) == 0;
   const cs = <usize>((M * nbits + 7) >> 3);
   for (let j = 0; j < n; j++) store<f32>(out + (<usize>j << 2), dis0 + code_dis(codes + <usize>j * cs, M, nbits, ksub, table, grouped));
+}
+
+/**
+ * One probed list of an L2-by-residual IVFPQ search with precomputed tables (Faiss's
+ * use_precomputed_table = 1) in one call: when makeTable, the list's table pre - 2 * sim2 at
+ * `table` (pq_madd; a list scanned in several pieces makes it once); dis0 = ||q - c||^2 (c: the
+ * list's centroid, d floats); then n codes (int64 ids at `ids`) scanned into the max-heap (hd, hi,
+ * size k): code j is at dis0 + sum_m table[m][code_m], as pq_scan_ids.
+ */
+export function pq_ivf_precomputed_list(q: usize, c: usize, d: i32, pre: usize, sim2: usize, table: usize, makeTable: i32, M: i32, nbits: i32, codes: usize, ids: usize, n: i32, k: i32, hd: usize, hi: usize): void {
+  if (makeTable != 0) pq_madd(M << nbits, pre, -2, sim2, table);
+  scan_codes(true, codes, n, M, nbits, table, false, fvec_L2sqr(q, c, d), k, hd, hi, true, ids, 0);
 }

@@ -228,6 +228,8 @@ export interface IvfPQScanData {
   mode: number;
   /** Byte offset of the precomputed tables (nlist * M * ksub floats) in pq.memory (mode Precomputed). */
   pre: number;
+  /** Byte offset of a copy of the coarse centroids (nlist * d floats) in pq.memory (mode Precomputed). */
+  centroids: number;
   /** Where the coarse centroids are (nlist vectors of d floats, in order over the segments). */
   coarse: PQSegmentRef[];
 }
@@ -252,6 +254,9 @@ function ivfLayout(pq: PQKernelRef, k: number): { q: number; r: number; sim2: nu
   // a list is copied in only when its codes and ids take fewer bytes than the table
   return { q, r, sim2, table, hd, hi, codes, end: codes + tab + 16 };
 }
+
+/** Queries whose inner-product tables pqIvfPrecomputedRange makes at once. */
+const PRECOMPUTED_QUERY_BLOCK = 16;
 
 /** The coarse centroid of list l (a view, no copy). */
 function centroid(coarse: PQSegmentRef[], l: number, d: number): Float32Array {
@@ -286,9 +291,6 @@ export function pqIvfSetup(mem: WebAssembly.Memory, t: IvfSearchTask, q: number,
     case IvfPQMode.InnerProductResidual:
       kern.pq_distance_table(sd.mode === IvfPQMode.QueryTable ? t.metric : 0, base + lay.q, pq.cT, pq.M, pq.ksub, pq.dsub, base + lay.table);
       new Float32Array(mem.buffer, ext, tabFloats).set(new Float32Array(buf, base + lay.table, tabFloats));
-      break;
-    case IvfPQMode.Precomputed:
-      kern.pq_distance_table(0, base + lay.q, pq.cT, pq.M, pq.ksub, pq.dsub, base + lay.sim2);
       break;
     default:
       break;
@@ -325,17 +327,11 @@ export function pqIvfScan(kern: WasmKernels, t: IvfSearchTask, q: number, codes:
   const lay = ivfLayout(pq, k);
   const buf = pq.memory.buffer;
   const pqKern = kernelsFor(pq.memory);
-  if (sd.mode === IvfPQMode.Precomputed) {
-    for (let j = 0; j < d; j++) {
-      const u = qv[j]! - c[j]!;
-      dis0 += u * u;
-    }
-    pqKern.pq_madd(tabFloats, sd.pre + listNo * tabFloats * 4, -2, base + lay.sim2, base + lay.table);
-  } else {
-    const r = new Float32Array(buf, base + lay.r, d);
-    for (let j = 0; j < d; j++) r[j] = qv[j]! - c[j]!;
-    pqKern.pq_distance_table(1, base + lay.r, pq.cT, pq.M, pq.ksub, pq.dsub, base + lay.table);
-  }
+  // L2 by residual without precomputed tables (with them, ivfSearchRange runs pqIvfPrecomputedRange):
+  // the table of the residual q - c
+  const r = new Float32Array(buf, base + lay.r, d);
+  for (let j = 0; j < d; j++) r[j] = qv[j]! - c[j]!;
+  pqKern.pq_distance_table(1, base + lay.r, pq.cT, pq.M, pq.ksub, pq.dsub, base + lay.table);
   const codeSize = Math.ceil((pq.M * pq.nbits) / 8);
   const codeBytes = align(n * codeSize, 8);
   if (codeBytes + n * 8 <= tabFloats * 4) {
@@ -352,4 +348,81 @@ export function pqIvfScan(kern: WasmKernels, t: IvfSearchTask, q: number, codes:
   }
   new Float32Array(mem.buffer, ext, tabFloats).set(new Float32Array(buf, base + lay.table, tabFloats));
   kern.pq_scan_ids(isMax, codes, ids, n, pq.M, pq.nbits, ext, 0, dis0, k, hd, hi);
+}
+
+/**
+ * IVF search of queries [lo, hi) (or probes [lo, hi) with splitProbes, as ivfSearchRange) in the
+ * mode with precomputed tables, on scratch slot `slot` of the working memory, where the precomputed
+ * tables and the centroids are. The queries' inner-product tables are made a block of queries at a
+ * time (the sub-quantizers' centroids read once for the block, not evicted between its queries by
+ * the precomputed tables streaming through). Each probed list's codes and ids are copied there (in
+ * pieces if long), and one kernel call makes the list's table, its dis0 and the scan
+ * (pq_ivf_precomputed_list). The heap stays there for the whole query.
+ */
+export function pqIvfPrecomputedRange(task: IvfSearchTask, lo: number, hi: number, slot: number): void {
+  const { d, k, nprobe, coarse, maxCodes } = task;
+  const { memories, table } = task.lists;
+  const sd = task.pq!;
+  const { pq } = sd;
+  const tabFloats = pq.M * pq.ksub;
+  const codeSize = Math.ceil((pq.M * pq.nbits) / 8);
+  const base = Segment.slotOffset(slot);
+  // the slot: a block of queries and their inner-product tables, the list's table, the heap, then
+  // the list's codes and ids
+  const block = Math.max(1, Math.min(PRECOMPUTED_QUERY_BLOCK, Math.floor(SLOT_BYTES / 2 / (tabFloats * 4 + d * 4))));
+  const Q = base;
+  const SIM2 = align(Q + block * d * 4);
+  const TAB = align(SIM2 + block * tabFloats * 4);
+  const HD = align(TAB + tabFloats * 4);
+  const HI = align(HD + k * 4);
+  const CODES = align(HI + k * 8);
+  const piece = Math.floor((base + SLOT_BYTES - CODES - 64) / (align(codeSize, 8) + 8));
+  if (piece < 1) throw new RangeError(`IVFPQ search: look-up tables of ${pq.M} x ${pq.ksub} floats with k = ${k} do not fit a scratch slot`);
+  const kern = kernelsFor(pq.memory);
+  // a shared memory's `buffer` is a new object at each access: read once per memory
+  const wbuf = pq.memory.buffer;
+  const w8 = new Uint8Array(wbuf);
+  const listBytes = memories.map((m) => new Uint8Array(m.buffer));
+  const split = task.splitProbes;
+  const q0 = split ? 0 : lo;
+  const q1 = split ? split.nq : hi;
+  const p0 = split ? lo : 0;
+  const p1 = split ? hi : nprobe;
+  const outBase = split ? slot * split.nq * k : 0;
+  for (let b0 = q0; b0 < q1; b0 += block) {
+    const nb = Math.min(block, q1 - b0);
+    new Float32Array(wbuf, Q, nb * d).set(task.x.subarray(b0 * d, (b0 + nb) * d));
+    kern.pq_distance_tables(0, Q, nb, pq.cT, pq.M, pq.ksub, pq.dsub, SIM2);
+    for (let i = b0; i < b0 + nb; i++) {
+      const q = Q + (i - b0) * d * 4;
+      const sim2 = SIM2 + (i - b0) * tabFloats * 4;
+      kern.heap_heapify(1, 1, k, HD, HI);
+      let scanned = 0;
+      for (let p = p0; p < p1; p++) {
+        const l = coarse[i * nprobe + p]!;
+        if (l < 0) continue;
+        let n = table[l * 4 + 3]!;
+        if (n === 0) continue;
+        if (maxCodes > 0) {
+          n = Math.min(n, maxCodes - scanned);
+          if (n <= 0) break;
+        }
+        const src = listBytes[table[l * 4]!]!;
+        const codes = table[l * 4 + 1]!;
+        const ids = table[l * 4 + 2]!;
+        for (let j0 = 0; j0 < n; j0 += piece) {
+          const m = Math.min(piece, n - j0);
+          const idsAt = CODES + align(m * codeSize, 8);
+          w8.set(src.subarray(codes + j0 * codeSize, codes + (j0 + m) * codeSize), CODES);
+          w8.set(src.subarray(ids + j0 * 8, ids + (j0 + m) * 8), idsAt);
+          kern.pq_ivf_precomputed_list(q, sd.centroids + l * d * 4, d, sd.pre + l * tabFloats * 4, sim2, TAB, j0 === 0 ? 1 : 0, pq.M, pq.nbits, CODES, idsAt, m, k, HD, HI);
+        }
+        scanned += n;
+      }
+      kern.heap_reorder(1, 1, k, HD, HI);
+      const o = outBase + i * k;
+      task.distances.set(new Float32Array(wbuf, HD, k), o);
+      task.labels.set(new BigInt64Array(wbuf, HI, k), o);
+    }
+  }
 }

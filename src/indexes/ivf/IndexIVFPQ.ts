@@ -37,6 +37,8 @@ interface WorkMemory {
   rNorms: number;
   /** byte offset of the precomputed tables, -1 when there are none */
   pre: number;
+  /** byte offset of a copy of the coarse centroids (nlist*d floats) beside the tables, -1 without tables */
+  centroids: number;
   /** the coarse quantizer's ntotal when the tables were built */
   nlist: number;
 }
@@ -113,7 +115,8 @@ export class IndexIVFPQ extends IndexIVF {
     const withTables = this.usePrecomputedTable === 1 && this.byResidual;
     const cTBytes = pq.d * pq.ksub * 4;
     const pre = withTables ? cTBytes + tab * 4 : -1;
-    const bytes = cTBytes + tab * 4 + (withTables ? nlist * tab * 4 : 0);
+    const centroidsAt = withTables ? pre + nlist * tab * 4 : -1;
+    const bytes = cTBytes + tab * 4 + (withTables ? nlist * (tab + this.d) * 4 : 0);
     this.dropWork();
     const seg = new Segment(bytes);
     const buf = seg.memory.buffer;
@@ -130,11 +133,13 @@ export class IndexIVFPQ extends IndexIVF {
       }
       rNorms[i] = s;
     }
-    const work: WorkMemory = { seg, version: pq.version, cT: o, rNorms: o + cTBytes, pre: withTables ? o + pre : -1, nlist };
+    const work: WorkMemory = { seg, version: pq.version, cT: o, rNorms: o + cTBytes, pre: withTables ? o + pre : -1, centroids: withTables ? o + centroidsAt : -1, nlist };
     if (withTables) {
       if (this.verbose) console.error('precomputing IVFPQ tables type 1');
       const kern = kernelsFor(seg.memory);
       const cent = this.coarseCentroids();
+      // the centroids beside the tables: a list's dis0 = ||q - c||^2 in the same kernel call
+      new Float32Array(buf, work.centroids, nlist * this.d).set(cent.subarray(0, nlist * this.d));
       const Cp = Segment.slotOffset(0);
       const qc = new Float32Array(buf, Cp, this.d);
       for (let l = 0; l < nlist; l++) {
@@ -185,7 +190,7 @@ export class IndexIVFPQ extends IndexIVF {
     else if (w.pre >= 0) mode = IvfPQMode.Precomputed;
     else mode = IvfPQMode.ResidualTable;
     const ref: PQKernelRef = { memory: w.seg.memory, cT: w.cT, M: pq.M, nbits: pq.nbits, ksub: pq.ksub, dsub: pq.dsub };
-    return { pq: { pq: ref, mode, pre: w.pre, coarse: mode === IvfPQMode.QueryTable ? [] : this.coarseRefs() } };
+    return { pq: { pq: ref, mode, pre: w.pre, centroids: w.centroids, coarse: mode === IvfPQMode.QueryTable ? [] : this.coarseRefs() } };
   }
 
   protected override checkCompatibleEncoder(other: IndexIVF): void {
