@@ -470,3 +470,21 @@ export function pq_ivf_precomputed_list(q: usize, c: usize, d: i32, pre: usize, 
   if (makeTable != 0) pq_madd(M << nbits, pre, -2, sim2, table);
   scan_codes(true, codes, n, M, nbits, table, false, fvec_L2sqr(q, c, d), k, hd, hi, true, ids, 0);
 }
+
+/**
+ * pq_ivf_precomputed_list for the m queries of a batch that probe one list (IVFPQ's list-by-list
+ * batches): query qidx[r] (m int32) is row qidx[r] of X (d floats each), its inner-product table
+ * row qidx[r] of SIM2 (M*2^nbits floats each), its heap at hd + qidx[r]*k*4 / hi + qidx[r]*k*8. The
+ * list's precomputed table `pre` is read once for all of them. The same tables, dis0 and sums as
+ * one query at a time.
+ */
+export function pq_ivf_precomputed_queries(X: usize, SIM2: usize, qidx: usize, m: i32, c: usize, d: i32, pre: usize, table: usize, M: i32, nbits: i32, codes: usize, ids: usize, n: i32, k: i32, hd: usize, hi: usize): void {
+  const tab = M << nbits;
+  const tabBytes = <usize>tab << 2;
+  const row = <usize>d << 2;
+  for (let r = 0; r < m; r++) {
+    const q = <usize>load<i32>(qidx + (<usize>r << 2));
+    pq_madd(tab, pre, -2, SIM2 + q * tabBytes, table);
+    scan_codes(true, codes, n, M, nbits, table, false, fvec_L2sqr(X + q * row, c, d), k, hd + q * (<usize>k << 2), hi + q * (<usize>k << 3), true, ids, 0);
+  }
+}

@@ -22,6 +22,8 @@ import { Heap } from '../kernels/reference.js';
 import { SLOT_BYTES, Segment } from '../storage/Segment.js';
 import { vectorBlock } from './exhaustive.js';
 import { codeSizeOf, sqTablesBytes, type SqScanArgs } from './sqScan.js';
+import type { IvfPQScanData } from './pqScan.js';
+import { pqSearchThreadLists } from './pqScanByList.js';
 
 export interface IvfByListTask {
   metric: number;
@@ -42,6 +44,8 @@ export interface IvfByListTask {
   labels: BigInt64Array;
   /** Scalar-quantizer codes (else flat vectors). */
   sq?: SqScanArgs;
+  /** Product-quantizer codes with precomputed tables (search/pqScanByList). */
+  pq?: IvfPQScanData;
 }
 
 const align = (v: number, a: number): number => Math.ceil(v / a) * a;
@@ -79,7 +83,10 @@ function gatherBlock(d: number, k: number, yb: number, room: number): number {
 
 /** Runs thread `t`'s lists (the range [t, t+1) handed out by parallelFor), on scratch slot `slot`. */
 export function ivfSearchByListRange(task: IvfByListTask, t0: number, t1: number, slot: number): void {
-  for (let t = t0; t < t1; t++) searchThreadLists(task, t, slot);
+  for (let t = t0; t < t1; t++) {
+    if (task.pq !== undefined) pqSearchThreadLists(task, t, slot);
+    else searchThreadLists(task, t, slot);
+  }
 }
 
 function searchThreadLists(task: IvfByListTask, t: number, slot: number): void {

@@ -230,6 +230,11 @@ export interface IvfPQScanData {
   pre: number;
   /** Byte offset of a copy of the coarse centroids (nlist * d floats) in pq.memory (mode Precomputed). */
   centroids: number;
+  /**
+   * Byte offset in pq.memory of room for PQ_BATCH_QUERIES queries (d floats each) then their
+   * inner-product tables (M * ksub floats each), for list-by-list batches (mode Precomputed).
+   */
+  batch: number;
   /** Where the coarse centroids are (nlist vectors of d floats, in order over the segments). */
   coarse: PQSegmentRef[];
 }
@@ -254,6 +259,9 @@ function ivfLayout(pq: PQKernelRef, k: number): { q: number; r: number; sim2: nu
   // a list is copied in only when its codes and ids take fewer bytes than the table
   return { q, r, sim2, table, hd, hi, codes, end: codes + tab + 16 };
 }
+
+/** Queries of a list-by-list IVFPQ batch chunk (search/pqScanByList), whose tables the working memory holds. */
+export const PQ_BATCH_QUERIES = 256;
 
 /** Queries whose inner-product tables pqIvfPrecomputedRange makes at once. */
 const PRECOMPUTED_QUERY_BLOCK = 16;

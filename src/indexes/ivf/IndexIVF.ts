@@ -19,6 +19,8 @@ import { DirectMap, DirectMapType, unpackList, unpackOffset } from '../../invlis
 import type { InvertedLists, ListTable } from '../../invlists/InvertedLists.js';
 import { ivfSearchRange, type IvfSearchTask, type ScannerName } from '../../search/ivfScan.js';
 import { byListChunk, ivfSearchByListRange, mergeInto, type IvfByListTask } from '../../search/ivfScanByList.js';
+import { IvfPQMode } from '../../search/pqScan.js';
+import { pqByListChunk, pqByListPrepare } from '../../search/pqScanByList.js';
 import { forgetDropped, getNumThreads, parallelFor } from '../../threads/pool.js';
 import { sharedF32, sharedI64, toSharedF32 as toShared, toSharedI32 } from '../../threads/shared.js';
 import { checkIds, checkNonNegativeInt, checkPositiveInt, checkVectors } from '../../validate.js';
@@ -343,6 +345,7 @@ export abstract class IndexIVF extends Index {
    */
   private scansByList(task: IvfSearchTask): boolean {
     if (this.scannerName === 'flat') return true;
+    if (this.scannerName === 'pq') return task.pq?.mode === IvfPQMode.Precomputed;
     const sq = task.sq;
     return this.scannerName === 'sq' && sq !== undefined && !(sq.byResidual && sq.qtype === 4 && this.metricType !== MetricType.L2);
   }
@@ -384,7 +387,7 @@ export abstract class IndexIVF extends Index {
     const d = this.d;
     const n = task.x.length / d;
     const table = task.lists.table;
-    const chunk = byListChunk(k, d, nprobe);
+    const chunk = task.pq !== undefined ? pqByListChunk() : byListChunk(k, d, nprobe);
     for (let c0 = 0; c0 < n; c0 += chunk) {
       const nq = Math.min(chunk, n - c0);
       const coarse = task.coarse.subarray(c0 * nprobe, (c0 + nq) * nprobe);
@@ -430,7 +433,9 @@ export abstract class IndexIVF extends Index {
         distances: parts > 1 ? sharedF32(parts * nq * k) : new Float32Array(nq * k),
         labels: parts > 1 ? sharedI64(parts * nq * k) : new BigInt64Array(nq * k),
         ...(task.sq !== undefined ? { sq: task.sq } : {}),
+        ...(task.pq !== undefined ? { pq: task.pq } : {}),
       };
+      if (task.pq !== undefined) pqByListPrepare(task.pq, byList.x, nq, d);
       if (parts > 1) {
         parallelFor('ivf.searchByList', { ...byList, x: toShared(byList.x), threadStart: toSharedI32(threadStart), listOrder: toSharedI32(byList.listOrder), queryStart: toSharedI32(queryStart), queryOf: toSharedI32(queryOf) }, parts, 1);
         for (let t = 1; t < parts; t++) {

@@ -23,7 +23,7 @@ import { IndexFlat } from '../IndexFlat.js';
 import { kernelsFor } from '../../kernels/wasm.js';
 import { ProductQuantizer, writeTransposed } from '../../quantizers/ProductQuantizer.js';
 import type { IvfSearchTask, ScannerName } from '../../search/ivfScan.js';
-import { IvfPQMode, type PQKernelRef, type PQSegmentRef } from '../../search/pqScan.js';
+import { IvfPQMode, PQ_BATCH_QUERIES, type PQKernelRef, type PQSegmentRef } from '../../search/pqScan.js';
 import { Segment } from '../../storage/Segment.js';
 import { forgetDropped, getNumThreads } from '../../threads/pool.js';
 import { IndexIVF } from './IndexIVF.js';
@@ -39,6 +39,8 @@ interface WorkMemory {
   pre: number;
   /** byte offset of a copy of the coarse centroids (nlist*d floats) beside the tables, -1 without tables */
   centroids: number;
+  /** byte offset of the room for a batch's queries and their inner-product tables (list-by-list search), -1 without tables */
+  batch: number;
   /** the coarse quantizer's ntotal when the tables were built */
   nlist: number;
 }
@@ -116,7 +118,9 @@ export class IndexIVFPQ extends IndexIVF {
     const cTBytes = pq.d * pq.ksub * 4;
     const pre = withTables ? cTBytes + tab * 4 : -1;
     const centroidsAt = withTables ? pre + nlist * tab * 4 : -1;
-    const bytes = cTBytes + tab * 4 + (withTables ? nlist * (tab + this.d) * 4 : 0);
+    const batchAt = withTables ? centroidsAt + nlist * this.d * 4 : -1;
+    // (the batch room's pages are not touched until a batch is searched list by list)
+    const bytes = cTBytes + tab * 4 + (withTables ? nlist * (tab + this.d) * 4 + PQ_BATCH_QUERIES * (tab + this.d) * 4 : 0);
     this.dropWork();
     const seg = new Segment(bytes);
     const buf = seg.memory.buffer;
@@ -133,7 +137,7 @@ export class IndexIVFPQ extends IndexIVF {
       }
       rNorms[i] = s;
     }
-    const work: WorkMemory = { seg, version: pq.version, cT: o, rNorms: o + cTBytes, pre: withTables ? o + pre : -1, centroids: withTables ? o + centroidsAt : -1, nlist };
+    const work: WorkMemory = { seg, version: pq.version, cT: o, rNorms: o + cTBytes, pre: withTables ? o + pre : -1, centroids: withTables ? o + centroidsAt : -1, batch: withTables ? o + batchAt : -1, nlist };
     if (withTables) {
       if (this.verbose) console.error('precomputing IVFPQ tables type 1');
       const kern = kernelsFor(seg.memory);
@@ -190,7 +194,7 @@ export class IndexIVFPQ extends IndexIVF {
     else if (w.pre >= 0) mode = IvfPQMode.Precomputed;
     else mode = IvfPQMode.ResidualTable;
     const ref: PQKernelRef = { memory: w.seg.memory, cT: w.cT, M: pq.M, nbits: pq.nbits, ksub: pq.ksub, dsub: pq.dsub };
-    return { pq: { pq: ref, mode, pre: w.pre, centroids: w.centroids, coarse: mode === IvfPQMode.QueryTable ? [] : this.coarseRefs() } };
+    return { pq: { pq: ref, mode, pre: w.pre, centroids: w.centroids, batch: w.batch, coarse: mode === IvfPQMode.QueryTable ? [] : this.coarseRefs() } };
   }
 
   protected override checkCompatibleEncoder(other: IndexIVF): void {
