@@ -467,8 +467,53 @@ export function pq_code_distances(codes: usize, n: i32, M: i32, nbits: i32, tabl
  * size k): code j is at dis0 + sum_m table[m][code_m], as pq_scan_ids.
  */
 export function pq_ivf_precomputed_list(q: usize, c: usize, d: i32, pre: usize, sim2: usize, table: usize, makeTable: i32, M: i32, nbits: i32, codes: usize, ids: usize, n: i32, k: i32, hd: usize, hi: usize): void {
+  const dis0 = fvec_L2sqr(q, c, d);
+  if (rows_fit(M, nbits, n)) {
+    scan_precomputed_rows(pre, sim2, M, codes, n, table, dis0, k, hd, hi, ids);
+    return;
+  }
   if (makeTable != 0) pq_madd(M << nbits, pre, -2, sim2, table);
-  scan_codes(true, codes, n, M, nbits, table, false, fvec_L2sqr(q, c, d), k, hd, hi, true, ids, 0);
+  scan_codes(true, codes, n, M, nbits, table, false, dis0, k, hd, hi, true, ids, 0);
+}
+
+/** Whether scan_precomputed_rows applies: 8-bit codes, and n sums beside a row in a table's room. */
+@inline function rows_fit(M: i32, nbits: i32, n: i32): bool {
+  return nbits == 8 && n + 256 <= (M << 8);
+}
+
+/**
+ * The scan of pq_ivf_precomputed_list for 8-bit codes, sub-quantizer by sub-quantizer: the table's
+ * row m (pre - 2 * sim2, 256 floats, as pq_madd makes it) is made in `room` and every code's sum
+ * takes its term from it, the n sums kept after the row. The same sums in the same order as
+ * scan_codes over the whole table (each code's terms added m = 0, 1, ...), but each row is read from
+ * the first-level cache and the table is never written whole. room: (256 + n) floats.
+ */
+@inline function scan_precomputed_rows(pre: usize, sim2: usize, M: i32, codes: usize, n: i32, room: usize, dis0: f32, k: i32, hd: usize, hi: usize, ids: usize): void {
+  const cs = <usize>M;
+  const row = room;
+  const acc = room + 1024;
+  memory.fill(acc, 0, <usize>n << 2);
+  for (let m = 0; m < M; m++) {
+    const o = <usize>m << 10;
+    pq_madd(256, pre + o, -2, sim2 + o, row);
+    const cm = codes + <usize>m;
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const c0 = cm + <usize>j * cs;
+      const a = acc + (<usize>j << 2);
+      const t0 = load<f32>(row + (<usize>load<u8>(c0) << 2));
+      const t1 = load<f32>(row + (<usize>load<u8>(c0 + cs) << 2));
+      const t2 = load<f32>(row + (<usize>load<u8>(c0 + 2 * cs) << 2));
+      const t3 = load<f32>(row + (<usize>load<u8>(c0 + 3 * cs) << 2));
+      v128.store(a, f32x4.add(v128.load(a), f32x4(t0, t1, t2, t3)));
+    }
+    for (; j < n; j++) {
+      const a = acc + (<usize>j << 2);
+      store<f32>(a, load<f32>(a) + load<f32>(row + (<usize>load<u8>(cm + <usize>j * cs) << 2)));
+    }
+  }
+  const kk = <usize>k;
+  for (let j = 0; j < n; j++) offer(true, dis0 + load<f32>(acc + (<usize>j << 2)), kk, hd, hi, true, ids + (<usize>j << 3), 0);
 }
 
 /**
@@ -484,7 +529,14 @@ export function pq_ivf_precomputed_queries(X: usize, SIM2: usize, qidx: usize, m
   const row = <usize>d << 2;
   for (let r = 0; r < m; r++) {
     const q = <usize>load<i32>(qidx + (<usize>r << 2));
+    const dis0 = fvec_L2sqr(X + q * row, c, d);
+    const hdq = hd + q * (<usize>k << 2);
+    const hiq = hi + q * (<usize>k << 3);
+    if (rows_fit(M, nbits, n)) {
+      scan_precomputed_rows(pre, SIM2 + q * tabBytes, M, codes, n, table, dis0, k, hdq, hiq, ids);
+      continue;
+    }
     pq_madd(tab, pre, -2, SIM2 + q * tabBytes, table);
-    scan_codes(true, codes, n, M, nbits, table, false, fvec_L2sqr(X + q * row, c, d), k, hd + q * (<usize>k << 2), hi + q * (<usize>k << 3), true, ids, 0);
+    scan_codes(true, codes, n, M, nbits, table, false, dis0, k, hdq, hiq, true, ids, 0);
   }
 }

@@ -160,6 +160,69 @@ test('pq_madd and pq_assign: Faiss fvec_madd and the exact nearest centroid', ()
   }
 });
 
+test('pq_ivf_precomputed_list / _queries: the scan of the table pre - 2 * sim2 (pq_madd then the reference scan), bit for bit, short and long lists, nbits 8 and 6', () => {
+  const a = new Arena();
+  const d = 24;
+  for (const [M, nbits] of [[8, 8], [6, 8], [4, 6]] as const) {
+    const ksub = 1 << nbits;
+    const tab = M * ksub;
+    const cs = Math.ceil((M * nbits) / 8);
+    // 2500 codes: past the rows' room (256 + n <= M * ksub) for M = 8, 6 at 8 bits
+    for (const n of [37, 2500]) {
+      const codes = validCodes(n, M, nbits, M * 13 + n);
+      codes.copyWithin(5 * cs, 2 * cs, 3 * cs); // a tie
+      const ids = BigInt64Array.from({ length: n }, (_, j) => BigInt(5000 - 2 * j));
+      const nq = 3;
+      const pre = randomVectors(1, tab, n + M);
+      const sim2 = randomVectors(nq, tab, n + M + 1);
+      const X = randomVectors(nq, d, n + 2);
+      const c = randomVectors(1, d, n + 3);
+      const cp = a.alloc(codes.length);
+      new Uint8Array(a.memory.buffer, cp, codes.length).set(codes);
+      const ip = a.alloc(n * 8);
+      new BigInt64Array(a.memory.buffer, ip, n).set(ids);
+      const preP = a.putF32(pre);
+      const simP = a.putF32(sim2);
+      const Xp = a.putF32(X);
+      const centP = a.putF32(c);
+      const room = a.alloc(tab * 4);
+      const k = 10;
+      const hd = a.alloc(nq * k * 4);
+      const hi = a.alloc(nq * k * 8);
+      // expected: each query's table made by pq_madd, scanned by the reference
+      const want: { dis: Float32Array; ids: BigInt64Array }[] = [];
+      const tp = a.alloc(tab * 4);
+      for (let q = 0; q < nq; q++) {
+        a.k.pq_madd(tab, preP, -2, simP + q * tab * 4, tp);
+        // dis0 = ||q - c||^2 as the kernels sum it
+        const d0 = a.k.fvec_L2sqr(Xp + q * d * 4, centP, d);
+        want.push(pqScanRef('L2', codes, n, M, nbits, a.f32(tp, tab), false, d0, k, ids));
+      }
+      a.k.heap_heapify(1, nq, k, hd, hi);
+      for (let q = 0; q < nq; q++) {
+        a.k.pq_ivf_precomputed_list(Xp + q * d * 4, centP, d, preP, simP + q * tab * 4, room, 1, M, nbits, cp, ip, n, k, hd + q * k * 4, hi + q * k * 8);
+      }
+      a.k.heap_reorder(1, nq, k, hd, hi);
+      const what = `M=${M} nbits=${nbits} n=${n}`;
+      for (let q = 0; q < nq; q++) {
+        assert.deepEqual(a.f32(hd + q * k * 4, k), want[q]!.dis, `list ${what} query ${q}`);
+        assert.deepEqual(a.i64(hi + q * k * 8, k), want[q]!.ids, `list ${what} query ${q}`);
+      }
+      // the queries of a batch that probe the list, by index (2 and 0; query 1 untouched)
+      const qidx = a.alloc(8);
+      new Int32Array(a.memory.buffer, qidx, 2).set([2, 0]);
+      a.k.heap_heapify(1, nq, k, hd, hi);
+      a.k.pq_ivf_precomputed_queries(Xp, simP, qidx, 2, centP, d, preP, room, M, nbits, cp, ip, n, k, hd, hi);
+      a.k.heap_reorder(1, nq, k, hd, hi);
+      for (const q of [0, 2]) {
+        assert.deepEqual(a.f32(hd + q * k * 4, k), want[q]!.dis, `queries ${what} query ${q}`);
+        assert.deepEqual(a.i64(hi + q * k * 8, k), want[q]!.ids, `queries ${what} query ${q}`);
+      }
+      assert.deepEqual(a.i64(hi + k * 8, k), new BigInt64Array(k).fill(-1n), `queries ${what}: query 1 not probed`);
+    }
+  }
+});
+
 // ---- ProductQuantizer -----------------------------------------------------------------------------
 
 test('ProductQuantizer: parameters, code size, encode/decode round trip, tables, bad input', () => {
