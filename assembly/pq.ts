@@ -21,6 +21,34 @@ const INF: f32 = Infinity;
 @inline function row_l2(xs: usize, ct: usize, ksub: i32, dsub: i32, out: usize): void {
   const rowBytes = <usize>ksub << 2;
   let j = 0;
+  if (dsub == 4) {
+    // the four coordinates held in registers, the same sums (0 + t0 is t0: a square is never -0)
+    const x0 = f32x4.splat(load<f32>(xs));
+    const x1 = f32x4.splat(load<f32>(xs, 4));
+    const x2 = f32x4.splat(load<f32>(xs, 8));
+    const x3 = f32x4.splat(load<f32>(xs, 12));
+    for (; j + 8 <= ksub; j += 8) {
+      const p = ct + (<usize>j << 2);
+      let d0 = f32x4.sub(x0, v128.load(p));
+      let d1 = f32x4.sub(x0, v128.load(p, 16));
+      let a0 = f32x4.mul(d0, d0);
+      let a1 = f32x4.mul(d1, d1);
+      d0 = f32x4.sub(x1, v128.load(p + rowBytes));
+      d1 = f32x4.sub(x1, v128.load(p + rowBytes, 16));
+      a0 = f32x4.add(a0, f32x4.mul(d0, d0));
+      a1 = f32x4.add(a1, f32x4.mul(d1, d1));
+      d0 = f32x4.sub(x2, v128.load(p + 2 * rowBytes));
+      d1 = f32x4.sub(x2, v128.load(p + 2 * rowBytes, 16));
+      a0 = f32x4.add(a0, f32x4.mul(d0, d0));
+      a1 = f32x4.add(a1, f32x4.mul(d1, d1));
+      d0 = f32x4.sub(x3, v128.load(p + 3 * rowBytes));
+      d1 = f32x4.sub(x3, v128.load(p + 3 * rowBytes, 16));
+      a0 = f32x4.add(a0, f32x4.mul(d0, d0));
+      a1 = f32x4.add(a1, f32x4.mul(d1, d1));
+      v128.store(out + (<usize>j << 2), a0);
+      v128.store(out + (<usize>j << 2), a1, 16);
+    }
+  }
   // 16 centroids at a time: four independent sums (each centroid's terms in the same order)
   for (; j + 16 <= ksub; j += 16) {
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
@@ -109,6 +137,27 @@ const INF: f32 = Infinity;
 @inline function row_ip(xs: usize, ct: usize, ksub: i32, dsub: i32, out: usize): void {
   const rowBytes = <usize>ksub << 2;
   let j = 0;
+  if (dsub == 4) {
+    // the four coordinates held in registers, the same sums (from 0: a product -0 sums to +0)
+    const x0 = f32x4.splat(load<f32>(xs));
+    const x1 = f32x4.splat(load<f32>(xs, 4));
+    const x2 = f32x4.splat(load<f32>(xs, 8));
+    const x3 = f32x4.splat(load<f32>(xs, 12));
+    const zero = f32x4.splat(0);
+    for (; j + 8 <= ksub; j += 8) {
+      const p = ct + (<usize>j << 2);
+      let a0 = f32x4.add(zero, f32x4.mul(x0, v128.load(p)));
+      let a1 = f32x4.add(zero, f32x4.mul(x0, v128.load(p, 16)));
+      a0 = f32x4.add(a0, f32x4.mul(x1, v128.load(p + rowBytes)));
+      a1 = f32x4.add(a1, f32x4.mul(x1, v128.load(p + rowBytes, 16)));
+      a0 = f32x4.add(a0, f32x4.mul(x2, v128.load(p + 2 * rowBytes)));
+      a1 = f32x4.add(a1, f32x4.mul(x2, v128.load(p + 2 * rowBytes, 16)));
+      a0 = f32x4.add(a0, f32x4.mul(x3, v128.load(p + 3 * rowBytes)));
+      a1 = f32x4.add(a1, f32x4.mul(x3, v128.load(p + 3 * rowBytes, 16)));
+      v128.store(out + (<usize>j << 2), a0);
+      v128.store(out + (<usize>j << 2), a1, 16);
+    }
+  }
   // 16 centroids at a time: four independent sums (each centroid's terms in the same order)
   for (; j + 16 <= ksub; j += 16) {
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
@@ -209,6 +258,41 @@ export function pq_madd(n: i32, a: usize, bf: f32, b: usize, out: usize): void {
   let bestI = i32x4.splat(0);
   let jv = i32x4(0, 1, 2, 3);
   const four = i32x4.splat(4);
+  if (dsub == 4) {
+    // the sub-vector's four coordinates held in registers (PQ64 at d = 256, and most PQ), the same
+    // sums: 0 + t0 is t0 (a square is never -0)
+    const x0 = f32x4.splat(load<f32>(xs));
+    const x1 = f32x4.splat(load<f32>(xs, 4));
+    const x2 = f32x4.splat(load<f32>(xs, 8));
+    const x3 = f32x4.splat(load<f32>(xs, 12));
+    for (; j + 8 <= ksub; j += 8) {
+      const p = ct + (<usize>j << 2);
+      let d0 = f32x4.sub(x0, v128.load(p));
+      let d1 = f32x4.sub(x0, v128.load(p, 16));
+      let a0 = f32x4.mul(d0, d0);
+      let a1 = f32x4.mul(d1, d1);
+      d0 = f32x4.sub(x1, v128.load(p + rowBytes));
+      d1 = f32x4.sub(x1, v128.load(p + rowBytes, 16));
+      a0 = f32x4.add(a0, f32x4.mul(d0, d0));
+      a1 = f32x4.add(a1, f32x4.mul(d1, d1));
+      d0 = f32x4.sub(x2, v128.load(p + 2 * rowBytes));
+      d1 = f32x4.sub(x2, v128.load(p + 2 * rowBytes, 16));
+      a0 = f32x4.add(a0, f32x4.mul(d0, d0));
+      a1 = f32x4.add(a1, f32x4.mul(d1, d1));
+      d0 = f32x4.sub(x3, v128.load(p + 3 * rowBytes));
+      d1 = f32x4.sub(x3, v128.load(p + 3 * rowBytes, 16));
+      a0 = f32x4.add(a0, f32x4.mul(d0, d0));
+      a1 = f32x4.add(a1, f32x4.mul(d1, d1));
+      let lt = f32x4.lt(a0, bestV);
+      bestV = v128.bitselect(a0, bestV, lt);
+      bestI = v128.bitselect(jv, bestI, lt);
+      jv = i32x4.add(jv, four);
+      lt = f32x4.lt(a1, bestV);
+      bestV = v128.bitselect(a1, bestV, lt);
+      bestI = v128.bitselect(jv, bestI, lt);
+      jv = i32x4.add(jv, four);
+    }
+  }
   for (; j + 8 <= ksub; j += 8) {
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
     let p = ct + (<usize>j << 2);

@@ -33,7 +33,7 @@ function validCodes(n: number, M: number, nbits: number, seed: number): Uint8Arr
 
 test('pq_distance_table / pq_distance_tables: bit-identical to the reference (L2 and IP, awkward sizes)', () => {
   const a = new Arena();
-  for (const [M, nbits, dsub] of [[3, 4, 5], [7, 1, 3], [5, 5, 1], [4, 8, 4], [2, 6, 7], [1, 3, 16], [6, 2, 2], [16, 8, 8]] as const) {
+  for (const [M, nbits, dsub] of [[3, 4, 5], [7, 1, 3], [5, 5, 1], [4, 8, 4], [3, 5, 4], [2, 2, 4], [2, 6, 7], [1, 3, 16], [6, 2, 2], [16, 8, 8]] as const) {
     const ksub = 1 << nbits;
     const d = M * dsub;
     const c = randomVectors(M * ksub, dsub, 100 + M);
