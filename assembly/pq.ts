@@ -18,33 +18,35 @@ const INF: f32 = Infinity;
 
 // ---- look-up tables ---------------------------------------------------------------------------
 
+/**
+ * Squared distances of four sub-centroids (transposed: at p, rows rowBytes apart) to a sub-vector of
+ * four dimensions (x0..x3, each splat): the terms summed t = 0..3, from the first (0 + t0 is t0: a
+ * square is never -0).
+ */
+@inline function l2_4_d4(x0: v128, x1: v128, x2: v128, x3: v128, p: usize, rowBytes: usize): v128 {
+  let u = f32x4.sub(x0, v128.load(p));
+  let a = f32x4.mul(u, u);
+  u = f32x4.sub(x1, v128.load(p + rowBytes));
+  a = f32x4.add(a, f32x4.mul(u, u));
+  u = f32x4.sub(x2, v128.load(p + 2 * rowBytes));
+  a = f32x4.add(a, f32x4.mul(u, u));
+  u = f32x4.sub(x3, v128.load(p + 3 * rowBytes));
+  return f32x4.add(a, f32x4.mul(u, u));
+}
+
 @inline function row_l2(xs: usize, ct: usize, ksub: i32, dsub: i32, out: usize): void {
   const rowBytes = <usize>ksub << 2;
   let j = 0;
   if (dsub == 4) {
-    // the four coordinates held in registers, the same sums (0 + t0 is t0: a square is never -0)
+    // the four coordinates held in registers, the same sums
     const x0 = f32x4.splat(load<f32>(xs));
     const x1 = f32x4.splat(load<f32>(xs, 4));
     const x2 = f32x4.splat(load<f32>(xs, 8));
     const x3 = f32x4.splat(load<f32>(xs, 12));
     for (; j + 8 <= ksub; j += 8) {
       const p = ct + (<usize>j << 2);
-      let d0 = f32x4.sub(x0, v128.load(p));
-      let d1 = f32x4.sub(x0, v128.load(p, 16));
-      let a0 = f32x4.mul(d0, d0);
-      let a1 = f32x4.mul(d1, d1);
-      d0 = f32x4.sub(x1, v128.load(p + rowBytes));
-      d1 = f32x4.sub(x1, v128.load(p + rowBytes, 16));
-      a0 = f32x4.add(a0, f32x4.mul(d0, d0));
-      a1 = f32x4.add(a1, f32x4.mul(d1, d1));
-      d0 = f32x4.sub(x2, v128.load(p + 2 * rowBytes));
-      d1 = f32x4.sub(x2, v128.load(p + 2 * rowBytes, 16));
-      a0 = f32x4.add(a0, f32x4.mul(d0, d0));
-      a1 = f32x4.add(a1, f32x4.mul(d1, d1));
-      d0 = f32x4.sub(x3, v128.load(p + 3 * rowBytes));
-      d1 = f32x4.sub(x3, v128.load(p + 3 * rowBytes, 16));
-      a0 = f32x4.add(a0, f32x4.mul(d0, d0));
-      a1 = f32x4.add(a1, f32x4.mul(d1, d1));
+      const a0 = l2_4_d4(x0, x1, x2, x3, p, rowBytes);
+      const a1 = l2_4_d4(x0, x1, x2, x3, p + 16, rowBytes);
       v128.store(out + (<usize>j << 2), a0);
       v128.store(out + (<usize>j << 2), a1, 16);
     }
@@ -259,30 +261,15 @@ export function pq_madd(n: i32, a: usize, bf: f32, b: usize, out: usize): void {
   let jv = i32x4(0, 1, 2, 3);
   const four = i32x4.splat(4);
   if (dsub == 4) {
-    // the sub-vector's four coordinates held in registers (PQ64 at d = 256, and most PQ), the same
-    // sums: 0 + t0 is t0 (a square is never -0)
+    // the sub-vector's four coordinates held in registers (PQ64 at d = 256, and most PQ), the same sums
     const x0 = f32x4.splat(load<f32>(xs));
     const x1 = f32x4.splat(load<f32>(xs, 4));
     const x2 = f32x4.splat(load<f32>(xs, 8));
     const x3 = f32x4.splat(load<f32>(xs, 12));
     for (; j + 8 <= ksub; j += 8) {
       const p = ct + (<usize>j << 2);
-      let d0 = f32x4.sub(x0, v128.load(p));
-      let d1 = f32x4.sub(x0, v128.load(p, 16));
-      let a0 = f32x4.mul(d0, d0);
-      let a1 = f32x4.mul(d1, d1);
-      d0 = f32x4.sub(x1, v128.load(p + rowBytes));
-      d1 = f32x4.sub(x1, v128.load(p + rowBytes, 16));
-      a0 = f32x4.add(a0, f32x4.mul(d0, d0));
-      a1 = f32x4.add(a1, f32x4.mul(d1, d1));
-      d0 = f32x4.sub(x2, v128.load(p + 2 * rowBytes));
-      d1 = f32x4.sub(x2, v128.load(p + 2 * rowBytes, 16));
-      a0 = f32x4.add(a0, f32x4.mul(d0, d0));
-      a1 = f32x4.add(a1, f32x4.mul(d1, d1));
-      d0 = f32x4.sub(x3, v128.load(p + 3 * rowBytes));
-      d1 = f32x4.sub(x3, v128.load(p + 3 * rowBytes, 16));
-      a0 = f32x4.add(a0, f32x4.mul(d0, d0));
-      a1 = f32x4.add(a1, f32x4.mul(d1, d1));
+      const a0 = l2_4_d4(x0, x1, x2, x3, p, rowBytes);
+      const a1 = l2_4_d4(x0, x1, x2, x3, p + 16, rowBytes);
       let lt = f32x4.lt(a0, bestV);
       bestV = v128.bitselect(a0, bestV, lt);
       bestI = v128.bitselect(jv, bestI, lt);

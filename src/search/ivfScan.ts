@@ -64,6 +64,28 @@ const SCANNER_SETUP: Partial<Record<ScannerName, ScannerSetup>> = {
 
 const align = (v: number, a: number): number => Math.ceil(v / a) * a;
 
+/**
+ * The queries [q0, q1) and probes [p0, p1) that range [lo, hi) of a task covers (a range of
+ * queries, or of probes with splitProbes), and where its results start (a part of its own when split).
+ */
+export function rangeBounds(task: IvfSearchTask, lo: number, hi: number, slot: number): { q0: number; q1: number; p0: number; p1: number; outBase: number } {
+  const split = task.splitProbes;
+  if (split === undefined) return { q0: lo, q1: hi, p0: 0, p1: task.nprobe, outBase: 0 };
+  return { q0: 0, q1: split.nq, p0: lo, p1: hi, outBase: slot * split.nq * task.k };
+}
+
+/**
+ * Entries of probe l to scan after `scanned` of a query's (Faiss's max_codes when maxCodes > 0):
+ * 0 to skip it (no list, or empty), -1 when the query's budget is spent.
+ */
+export function probedCount(table: Uint32Array, l: number, maxCodes: number, scanned: number): number {
+  if (l < 0) return 0;
+  const n = table[l * 4 + 3]!;
+  if (n === 0 || maxCodes <= 0) return n;
+  const left = maxCodes - scanned;
+  return left <= 0 ? -1 : Math.min(n, left);
+}
+
 /** Runs the task on queries [lo, hi), or probes [lo, hi) with splitProbes, on scratch slot `slot`. */
 export function ivfSearchRange(task: IvfSearchTask, lo: number, hi: number, slot: number): void {
   if (task.scanner === 'pq' && task.pq!.mode === IvfPQMode.Precomputed) {
@@ -82,24 +104,15 @@ export function ivfSearchRange(task: IvfSearchTask, lo: number, hi: number, slot
   const TMPp = align(HIp + k * 8, 16);
   if (TMPp + 1024 > base + SLOT_BYTES) throw new RangeError(`IVF search: k = ${k} and d = ${d} do not fit a scratch slot`);
   const EXTp = TMPp + 1024;
-  const split = task.splitProbes;
-  const q0 = split ? 0 : lo;
-  const q1 = split ? split.nq : hi;
-  const p0 = split ? lo : 0;
-  const p1 = split ? hi : nprobe;
-  const outBase = split ? slot * split.nq * k : 0;
+  const { q0, q1, p0, p1, outBase } = rangeBounds(task, lo, hi, slot);
   for (let i = q0; i < q1; i++) {
     let cur = -1;
     let scanned = 0;
     for (let p = p0; p < p1; p++) {
       const l = coarse[i * nprobe + p]!;
-      if (l < 0) continue;
-      let n = table[l * 4 + 3]!;
+      const n = probedCount(table, l, maxCodes, scanned);
+      if (n < 0) break;
       if (n === 0) continue;
-      if (maxCodes > 0) {
-        n = Math.min(n, maxCodes - scanned);
-        if (n <= 0) break;
-      }
       const seg = table[l * 4]!;
       const mem = memories[seg]!;
       if (seg !== cur) {

@@ -18,7 +18,7 @@
  */
 import { kernelsFor } from '../kernels/wasm.js';
 import { SLOT_BYTES, Segment } from '../storage/Segment.js';
-import type { IvfSearchTask } from './ivfScan.js';
+import { probedCount, rangeBounds, type IvfSearchTask } from './ivfScan.js';
 import type { WasmKernels } from '../kernels/wasm.js';
 
 /** What a thread needs to run PQ kernels: a memory holding the transposed centroids at cT. */
@@ -260,6 +260,26 @@ function ivfLayout(pq: PQKernelRef, k: number): { q: number; r: number; sim2: nu
   return { q, r, sim2, table, hd, hi, codes, end: codes + tab + 16 };
 }
 
+/** List entries (codes, then their ids) that fit the slot at `base` from `at` on. */
+export function listPiece(base: number, at: number, codeSize: number): number {
+  return Math.floor((base + SLOT_BYTES - at - 64) / (align(codeSize, 8) + 8));
+}
+
+/**
+ * Copies entries [j0, j0 + m) of list l, their codes to `at` and their ids after them (8-aligned),
+ * from the list's memory (listBytes: a view of each list memory) to the working memory (w8);
+ * returns where the ids went.
+ */
+export function copyListPiece(w8: Uint8Array, listBytes: Uint8Array[], table: Uint32Array, l: number, j0: number, m: number, codeSize: number, at: number): number {
+  const src = listBytes[table[l * 4]!]!;
+  const codes = table[l * 4 + 1]! + j0 * codeSize;
+  const ids = table[l * 4 + 2]! + j0 * 8;
+  const idsAt = at + align(m * codeSize, 8);
+  w8.set(src.subarray(codes, codes + m * codeSize), at);
+  w8.set(src.subarray(ids, ids + m * 8), idsAt);
+  return idsAt;
+}
+
 /** Queries of a list-by-list IVFPQ batch chunk (search/pqScanByList), whose tables the working memory holds. */
 export const PQ_BATCH_QUERIES = 256;
 
@@ -384,19 +404,14 @@ export function pqIvfPrecomputedRange(task: IvfSearchTask, lo: number, hi: numbe
   const HD = align(TAB + tabFloats * 4);
   const HI = align(HD + k * 4);
   const CODES = align(HI + k * 8);
-  const piece = Math.floor((base + SLOT_BYTES - CODES - 64) / (align(codeSize, 8) + 8));
+  const piece = listPiece(base, CODES, codeSize);
   if (piece < 1) throw new RangeError(`IVFPQ search: look-up tables of ${pq.M} x ${pq.ksub} floats with k = ${k} do not fit a scratch slot`);
   const kern = kernelsFor(pq.memory);
   // a shared memory's `buffer` is a new object at each access: read once per memory
   const wbuf = pq.memory.buffer;
   const w8 = new Uint8Array(wbuf);
   const listBytes = memories.map((m) => new Uint8Array(m.buffer));
-  const split = task.splitProbes;
-  const q0 = split ? 0 : lo;
-  const q1 = split ? split.nq : hi;
-  const p0 = split ? lo : 0;
-  const p1 = split ? hi : nprobe;
-  const outBase = split ? slot * split.nq * k : 0;
+  const { q0, q1, p0, p1, outBase } = rangeBounds(task, lo, hi, slot);
   for (let b0 = q0; b0 < q1; b0 += block) {
     const nb = Math.min(block, q1 - b0);
     new Float32Array(wbuf, Q, nb * d).set(task.x.subarray(b0 * d, (b0 + nb) * d));
@@ -408,21 +423,12 @@ export function pqIvfPrecomputedRange(task: IvfSearchTask, lo: number, hi: numbe
       let scanned = 0;
       for (let p = p0; p < p1; p++) {
         const l = coarse[i * nprobe + p]!;
-        if (l < 0) continue;
-        let n = table[l * 4 + 3]!;
+        const n = probedCount(table, l, maxCodes, scanned);
+        if (n < 0) break;
         if (n === 0) continue;
-        if (maxCodes > 0) {
-          n = Math.min(n, maxCodes - scanned);
-          if (n <= 0) break;
-        }
-        const src = listBytes[table[l * 4]!]!;
-        const codes = table[l * 4 + 1]!;
-        const ids = table[l * 4 + 2]!;
         for (let j0 = 0; j0 < n; j0 += piece) {
           const m = Math.min(piece, n - j0);
-          const idsAt = CODES + align(m * codeSize, 8);
-          w8.set(src.subarray(codes + j0 * codeSize, codes + (j0 + m) * codeSize), CODES);
-          w8.set(src.subarray(ids + j0 * 8, ids + (j0 + m) * 8), idsAt);
+          const idsAt = copyListPiece(w8, listBytes, table, l, j0, m, codeSize, CODES);
           kern.pq_ivf_precomputed_list(q, sd.centroids + l * d * 4, d, sd.pre + l * tabFloats * 4, sim2, TAB, j0 === 0 ? 1 : 0, pq.M, pq.nbits, CODES, idsAt, m, k, HD, HI);
         }
         scanned += n;

@@ -16,9 +16,9 @@
  * memory, and the caller merges the threads' heaps.
  */
 import { kernelsFor } from '../kernels/wasm.js';
-import { SLOT_BYTES, Segment } from '../storage/Segment.js';
+import { Segment } from '../storage/Segment.js';
 import type { IvfByListTask } from './ivfScanByList.js';
-import { PQ_BATCH_QUERIES, type IvfPQScanData } from './pqScan.js';
+import { PQ_BATCH_QUERIES, copyListPiece, listPiece, type IvfPQScanData } from './pqScan.js';
 
 const align = (v: number, a = 16): number => Math.ceil(v / a) * a;
 
@@ -52,7 +52,7 @@ export function pqSearchThreadLists(task: IvfByListTask, t: number, slot: number
   const QOF = align(HEAPI + nq * k * 8);
   const TAB = align(QOF + task.queryOf.length * 4);
   const CODES = align(TAB + tabFloats * 4);
-  const piece = Math.floor((base + SLOT_BYTES - CODES - 64) / (align(codeSize, 8) + 8));
+  const piece = listPiece(base, CODES, codeSize);
   if (piece < 1) throw new RangeError(`IVFPQ list-by-list search: ${nq} queries with k = ${k} do not fit a scratch slot`);
   const kern = kernelsFor(pq.memory);
   // a shared memory's `buffer` is a new object at each access: read once per memory
@@ -67,14 +67,9 @@ export function pqSearchThreadLists(task: IvfByListTask, t: number, slot: number
     const n = table[l * 4 + 3]!;
     const q0 = task.queryStart[l]!;
     const q1 = task.queryStart[l + 1]!;
-    const src = listBytes[table[l * 4]!]!;
-    const codes = table[l * 4 + 1]!;
-    const ids = table[l * 4 + 2]!;
     for (let j0 = 0; j0 < n; j0 += piece) {
       const m = Math.min(piece, n - j0);
-      const idsAt = CODES + align(m * codeSize, 8);
-      w8.set(src.subarray(codes + j0 * codeSize, codes + (j0 + m) * codeSize), CODES);
-      w8.set(src.subarray(ids + j0 * 8, ids + (j0 + m) * 8), idsAt);
+      const idsAt = copyListPiece(w8, listBytes, table, l, j0, m, codeSize, CODES);
       kern.pq_ivf_precomputed_queries(sd.batch, SIM2, QOF + q0 * 4, q1 - q0, sd.centroids + l * d * 4, d, sd.pre + l * tabFloats * 4, TAB, pq.M, pq.nbits, CODES, idsAt, m, k, HEAPD, HEAPI);
     }
   }
