@@ -16,15 +16,18 @@
  * memory, and the caller merges the threads' heaps.
  */
 import { kernelsFor } from '../kernels/wasm.js';
-import { Segment } from '../storage/Segment.js';
+import { SLOT_BYTES, Segment } from '../storage/Segment.js';
 import type { IvfByListTask } from './ivfScanByList.js';
 import { PQ_BATCH_QUERIES, copyListPiece, listPiece, type IvfPQScanData } from './pqScan.js';
 
 const align = (v: number, a = 16): number => Math.ceil(v / a) * a;
 
-/** Most queries in a chunk: the working memory's batch room. */
-export function pqByListChunk(): number {
-  return PQ_BATCH_QUERIES;
+/**
+ * Queries in a chunk: the working memory's batch room, and at most as many as leave half a scratch
+ * slot to a list's table and codes after their heaps and (query, list) pairs.
+ */
+export function pqByListChunk(k: number, nprobe: number): number {
+  return Math.max(1, Math.min(PQ_BATCH_QUERIES, Math.floor(SLOT_BYTES / 2 / (k * 12 + nprobe * 4))));
 }
 
 /** Writes a chunk's nq queries (nq*d floats) and their inner-product tables to the batch room. */

@@ -387,7 +387,7 @@ export abstract class IndexIVF extends Index {
     const d = this.d;
     const n = task.x.length / d;
     const table = task.lists.table;
-    const chunk = task.pq !== undefined ? pqByListChunk() : byListChunk(k, d, nprobe);
+    const chunk = task.pq !== undefined ? pqByListChunk(k, nprobe) : byListChunk(k, d, nprobe);
     for (let c0 = 0; c0 < n; c0 += chunk) {
       const nq = Math.min(chunk, n - c0);
       const coarse = task.coarse.subarray(c0 * nprobe, (c0 + nq) * nprobe);
