@@ -538,6 +538,41 @@ test('IndexIVFPQ: the four ways of making list tables give the same results; 1 a
   }
 });
 
+test('IndexIVFPQ with precomputed tables: a batch scanned list by list (two chunks, 1 and 2 threads, 8- and 6-bit codes) gives the one-query results, bit for bit', () => {
+  const d = 32;
+  const data = generateDataset({ d, n: 12000, nq: 300, seed: 13 });
+  const saved = getNumThreads();
+  try {
+    // 8-bit codes (the row-by-row scan) and 6-bit ones (the whole table)
+    for (const nbits of [8, 6]) {
+      const index = newIVFPQ(d, 16, 8, nbits);
+      index.train(data.base);
+      index.add(data.base);
+      assert.equal(index.usePrecomputedTable, 1);
+      const k = 10;
+      const one: { d: Float32Array; l: BigInt64Array }[] = [];
+      setNumThreads(1);
+      for (let i = 0; i < 300; i++) {
+        const r = index.search(data.queries.subarray(i * d, (i + 1) * d), k, { nprobe: 8 });
+        one.push({ d: r.distances, l: r.labels });
+      }
+      for (const threads of [1, 2]) {
+        setNumThreads(threads);
+        // 300 queries x 8 probes over 16 lists: list by list, in chunks of at most 256 queries
+        const batch = index.search(data.queries, k, { nprobe: 8 });
+        for (let i = 0; i < 300; i++) {
+          const what = `nbits ${nbits} threads ${threads} query ${i}`;
+          assert.deepEqual(batch.distances.subarray(i * k, (i + 1) * k), one[i]!.d, what);
+          assert.deepEqual(batch.labels.subarray(i * k, (i + 1) * k), one[i]!.l, what);
+        }
+      }
+      index.dispose();
+    }
+  } finally {
+    setNumThreads(saved);
+  }
+});
+
 test('IndexIVFPQ: codes, labels and distances match Faiss given the same coarse and PQ centroids (L2 and IP)', { skip: !faissAvailable() && 'python3-faiss not installed' }, () => {
   const d = 32;
   const n = 6000;
