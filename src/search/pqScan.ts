@@ -7,8 +7,13 @@
  *    copied to each code segment's scratch, and the codes scanned there in place;
  *  - the IVF list scanner of IndexIVFPQ (`pqIvfSetup`, `pqIvfScan`, registered in search/ivfScan
  *    as 'pq'): per query the query's tables, per probed list the list's table (Faiss's QueryTables:
- *    precomputed tables for L2 by residual, or the residual's own table, or the query's table plus
- *    dis0 = <q, centroid> for inner product), then the list scanned.
+ *    the residual's own table for L2 by residual, or the query's table plus dis0 = <q, centroid>
+ *    for inner product), then the list scanned;
+ *  - `pqIvfPrecomputedRange`: L2 by residual with precomputed tables (table = pre[list] - 2 *
+ *    sim2[query], dis0 = ||q - centroid||^2), which ivfSearchRange runs instead of the scanner: the
+ *    list's codes come to the working memory, where the tables and a copy of the centroids are, and
+ *    one kernel call per list makes its table and scans it (batches that share lists go through
+ *    search/pqScanByList instead).
  *
  * Kernels only see one memory at a time. Tables are built in the index's (or the quantizer's)
  * working memory, in the calling thread's scratch slot, and must meet the codes: the table
@@ -243,21 +248,20 @@ export interface IvfPQScanData {
 const slotBase = (p: number): number => Math.floor(p / SLOT_BYTES) * SLOT_BYTES;
 
 /**
- * The working memory's scratch slot during an IVF search: query, residual, the query's inner-product
- * table, the list's table, then room for a heap of k and for a short list (codes and ids) copied in.
+ * The working memory's scratch slot during an IVF search (pqIvfSetup, pqIvfScan): query, residual,
+ * the list's table, then room for a heap of k and for a short list (codes and ids) copied in.
  */
-function ivfLayout(pq: PQKernelRef, k: number): { q: number; r: number; sim2: number; table: number; hd: number; hi: number; codes: number; end: number } {
+function ivfLayout(pq: PQKernelRef, k: number): { q: number; r: number; table: number; hd: number; hi: number; codes: number; end: number } {
   const d = pq.M * pq.dsub;
   const tab = pq.M * pq.ksub * 4;
   const q = 0;
   const r = align(q + d * 4);
-  const sim2 = align(r + d * 4);
-  const table = align(sim2 + tab);
+  const table = align(r + d * 4);
   const hd = align(table + tab);
   const hi = align(hd + k * 4);
   const codes = align(hi + k * 8);
   // a list is copied in only when its codes and ids take fewer bytes than the table
-  return { q, r, sim2, table, hd, hi, codes, end: codes + tab + 16 };
+  return { q, r, table, hd, hi, codes, end: codes + tab + 16 };
 }
 
 /** List entries (codes, then their ids) that fit the slot at `base` from `at` on. */

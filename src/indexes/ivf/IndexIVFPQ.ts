@@ -119,8 +119,9 @@ export class IndexIVFPQ extends IndexIVF {
     const pre = withTables ? cTBytes + tab * 4 : -1;
     const centroidsAt = withTables ? pre + nlist * tab * 4 : -1;
     const batchAt = withTables ? centroidsAt + nlist * this.d * 4 : -1;
-    // (the batch room's pages are not touched until a batch is searched list by list)
-    const bytes = cTBytes + tab * 4 + (withTables ? nlist * (tab + this.d) * 4 + PQ_BATCH_QUERIES * (tab + this.d) * 4 : 0);
+    // (the batch room's pages are not touched until a batch is searched list by list; its tables
+    // start 16-aligned, hence the 16 bytes)
+    const bytes = cTBytes + tab * 4 + (withTables ? nlist * (tab + this.d) * 4 + PQ_BATCH_QUERIES * (tab + this.d) * 4 + 16 : 0);
     this.dropWork();
     const seg = new Segment(bytes);
     const buf = seg.memory.buffer;
