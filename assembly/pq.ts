@@ -540,51 +540,73 @@ export function pq_code_distances(codes: usize, n: i32, M: i32, nbits: i32, tabl
 export function pq_ivf_precomputed_list(q: usize, c: usize, d: i32, pre: usize, sim2: usize, table: usize, makeTable: i32, M: i32, nbits: i32, codes: usize, ids: usize, n: i32, k: i32, hd: usize, hi: usize): void {
   const dis0 = fvec_L2sqr(q, c, d);
   if (rows_fit(M, nbits, n)) {
-    scan_precomputed_rows(pre, sim2, M, codes, n, table, dis0, k, hd, hi, ids);
+    scan_rows(false, pre, sim2, 0, M, codes, n, table, dis0, k, hd, hi, ids);
     return;
   }
   if (makeTable != 0) pq_madd(M << nbits, pre, -2, sim2, table);
   scan_codes(true, codes, n, M, nbits, table, false, dis0, k, hd, hi, true, ids, 0);
 }
 
-/** Whether scan_precomputed_rows applies: 8-bit codes, and n sums beside a row in a table's room. */
+/** Whether scan_rows applies: 8-bit codes, and n sums beside a row in a table's room. */
 @inline function rows_fit(M: i32, nbits: i32, n: i32): bool {
   return nbits == 8 && n + 256 <= (M << 8);
 }
 
 /**
- * The scan of pq_ivf_precomputed_list for 8-bit codes, sub-quantizer by sub-quantizer: the table's
- * row m (pre - 2 * sim2, 256 floats, as pq_madd makes it) is made in `room` and every code's sum
- * takes its term from it, the n sums kept after the row. The same sums in the same order as
- * scan_codes over the whole table (each code's terms added m = 0, 1, ...), but each row is read from
- * the first-level cache and the table is never written whole. room: (256 + n) floats.
+ * The scan of an IVFPQ list's table for 8-bit codes, sub-quantizer by sub-quantizer: the table's row
+ * m (256 floats) is made in `room` and every code's sum takes its term from it, the n sums kept
+ * after the row. The same sums in the same order as scan_codes over the whole table (each code's
+ * terms added m = 0, 1, ...), but each row is read from the first-level cache and the table is
+ * never written whole. The rows: with precomputed tables, a = pre and b = sim2, row m = pre[m] -
+ * 2 * sim2[m] (pq_madd); for a residual (`residual`), a = the residual r (M*dsub floats) and b = the
+ * transposed centroids cT, row m = ||r_m - c_mj||^2 (pq_distance_table's). room: (256 + n) floats.
  */
-@inline function scan_precomputed_rows(pre: usize, sim2: usize, M: i32, codes: usize, n: i32, room: usize, dis0: f32, k: i32, hd: usize, hi: usize, ids: usize): void {
+@inline function scan_rows(residual: bool, a: usize, b: usize, dsub: i32, M: i32, codes: usize, n: i32, room: usize, dis0: f32, k: i32, hd: usize, hi: usize, ids: usize): void {
   const cs = <usize>M;
   const row = room;
   const acc = room + 1024;
   memory.fill(acc, 0, <usize>n << 2);
   for (let m = 0; m < M; m++) {
-    const o = <usize>m << 10;
-    pq_madd(256, pre + o, -2, sim2 + o, row);
+    if (residual) row_l2(a + ((<usize>m * <usize>dsub) << 2), b + ((<usize>m * <usize>dsub) << 10), 256, dsub, row);
+    else pq_madd(256, a + (<usize>m << 10), -2, b + (<usize>m << 10), row);
     const cm = codes + <usize>m;
     let j = 0;
     for (; j + 4 <= n; j += 4) {
       const c0 = cm + <usize>j * cs;
-      const a = acc + (<usize>j << 2);
+      const ac = acc + (<usize>j << 2);
       const t0 = load<f32>(row + (<usize>load<u8>(c0) << 2));
       const t1 = load<f32>(row + (<usize>load<u8>(c0 + cs) << 2));
       const t2 = load<f32>(row + (<usize>load<u8>(c0 + 2 * cs) << 2));
       const t3 = load<f32>(row + (<usize>load<u8>(c0 + 3 * cs) << 2));
-      v128.store(a, f32x4.add(v128.load(a), f32x4(t0, t1, t2, t3)));
+      v128.store(ac, f32x4.add(v128.load(ac), f32x4(t0, t1, t2, t3)));
     }
     for (; j < n; j++) {
-      const a = acc + (<usize>j << 2);
-      store<f32>(a, load<f32>(a) + load<f32>(row + (<usize>load<u8>(cm + <usize>j * cs) << 2)));
+      const ac = acc + (<usize>j << 2);
+      store<f32>(ac, load<f32>(ac) + load<f32>(row + (<usize>load<u8>(cm + <usize>j * cs) << 2)));
     }
   }
   const kk = <usize>k;
   for (let j = 0; j < n; j++) offer(true, dis0 + load<f32>(acc + (<usize>j << 2)), kk, hd, hi, true, ids + (<usize>j << 3), 0);
+}
+
+/**
+ * One probed list of an L2-by-residual IVFPQ search without precomputed tables (Faiss's
+ * use_precomputed_table 0 or -1: IVF262144,PQ64's would take 17 GB) in one call: the residual
+ * r = q - c at `r` (c: the list's centroid, d floats), its L2 table (pq_distance_table; for 8-bit
+ * codes row by row, as scan_rows), then the n codes (int64 ids at `ids`) scanned into the max-heap
+ * (hd, hi, size k) with dis0 = 0, as pq_scan_ids. table: M * 2^nbits floats of room.
+ */
+export function pq_ivf_residual_list(q: usize, c: usize, d: i32, cT: usize, M: i32, nbits: i32, dsub: i32, r: usize, table: usize, codes: usize, ids: usize, n: i32, k: i32, hd: usize, hi: usize): void {
+  for (let t = 0; t < d; t++) {
+    const o = <usize>t << 2;
+    store<f32>(r + o, load<f32>(q + o) - load<f32>(c + o));
+  }
+  if (rows_fit(M, nbits, n)) {
+    scan_rows(true, r, cT, dsub, M, codes, n, table, 0, k, hd, hi, ids);
+    return;
+  }
+  pq_distance_table(1, r, cT, M, 1 << nbits, dsub, table);
+  scan_codes(true, codes, n, M, nbits, table, false, 0, k, hd, hi, true, ids, 0);
 }
 
 /**
@@ -604,7 +626,7 @@ export function pq_ivf_precomputed_queries(X: usize, SIM2: usize, qidx: usize, m
     const hdq = hd + q * (<usize>k << 2);
     const hiq = hi + q * (<usize>k << 3);
     if (rows_fit(M, nbits, n)) {
-      scan_precomputed_rows(pre, SIM2 + q * tabBytes, M, codes, n, table, dis0, k, hdq, hiq, ids);
+      scan_rows(false, pre, SIM2 + q * tabBytes, 0, M, codes, n, table, dis0, k, hdq, hiq, ids);
       continue;
     }
     pq_madd(tab, pre, -2, SIM2 + q * tabBytes, table);

@@ -223,6 +223,45 @@ test('pq_ivf_precomputed_list / _queries: the scan of the table pre - 2 * sim2 (
   }
 });
 
+test('pq_ivf_residual_list: the residual, its L2 table (pq_distance_table) and the reference scan, bit for bit, short and long lists, nbits 8 and 6, dsub 4 and 3', () => {
+  const a = new Arena();
+  for (const [M, nbits, dsub] of [[8, 8, 4], [6, 8, 3], [4, 6, 4]] as const) {
+    const ksub = 1 << nbits;
+    const d = M * dsub;
+    const c = randomVectors(M * ksub, dsub, M + nbits);
+    const cT = new Float32Array(d * ksub);
+    writeTransposed(c, M, ksub, dsub, cT);
+    const cTp = a.putF32(cT);
+    for (const n of [37, 2500]) {
+      const cs = Math.ceil((M * nbits) / 8);
+      const codes = validCodes(n, M, nbits, M * 17 + n);
+      codes.copyWithin(5 * cs, 2 * cs, 3 * cs); // a tie
+      const ids = BigInt64Array.from({ length: n }, (_, j) => BigInt(9000 - 3 * j));
+      const cp = a.alloc(codes.length);
+      new Uint8Array(a.memory.buffer, cp, codes.length).set(codes);
+      const ip = a.alloc(n * 8);
+      new BigInt64Array(a.memory.buffer, ip, n).set(ids);
+      const x = randomVectors(1, d, n + dsub);
+      const cent = randomVectors(1, d, n + dsub + 1);
+      const xp = a.putF32(x);
+      const centP = a.putF32(cent);
+      const r = Float32Array.from(x, (v, t) => v - cent[t]!);
+      const tp = a.alloc(M * ksub * 4);
+      a.k.pq_distance_table(1, a.putF32(r), cTp, M, ksub, dsub, tp);
+      const k = 10;
+      const want = pqScanRef('L2', codes, n, M, nbits, a.f32(tp, M * ksub), false, 0, k, ids);
+      const hd = a.alloc(k * 4);
+      const hi = a.alloc(k * 8);
+      a.k.heap_heapify(1, 1, k, hd, hi);
+      a.k.pq_ivf_residual_list(xp, centP, d, cTp, M, nbits, dsub, a.alloc(d * 4), a.alloc(M * ksub * 4), cp, ip, n, k, hd, hi);
+      a.k.heap_reorder(1, 1, k, hd, hi);
+      const what = `M=${M} nbits=${nbits} dsub=${dsub} n=${n}`;
+      assert.deepEqual(a.f32(hd, k), want.dis, what);
+      assert.deepEqual(a.i64(hi, k), want.ids, what);
+    }
+  }
+});
+
 // ---- ProductQuantizer -----------------------------------------------------------------------------
 
 test('ProductQuantizer: parameters, code size, encode/decode round trip, tables, bad input', () => {

@@ -66,6 +66,7 @@ export interface WasmKernels {
   pq_madd(n: number, a: number, bf: number, b: number, out: number): void;
   pq_ivf_precomputed_list(q: number, c: number, d: number, pre: number, sim2: number, table: number, makeTable: number, M: number, nbits: number, codes: number, ids: number, n: number, k: number, hd: number, hi: number): void;
   pq_ivf_precomputed_queries(X: number, SIM2: number, qidx: number, m: number, c: number, d: number, pre: number, table: number, M: number, nbits: number, codes: number, ids: number, n: number, k: number, hd: number, hi: number): void;
+  pq_ivf_residual_list(q: number, c: number, d: number, cT: number, M: number, nbits: number, dsub: number, r: number, table: number, codes: number, ids: number, n: number, k: number, hd: number, hi: number): void;
   pq_compute_codes(x: number, n: number, cT: number, M: number, ksub: number, dsub: number, nbits: number, codes: number): void;
   pq_assign(x: number, n: number, cT: number, k: number, dsub: number, labels: number, dis: number): void;
   pq_scan(isMax: number, codes: number, n: number, M: number, nbits: number, table: number, grouped: number, dis0: number, k: number, hd: number, hi: number, idBase: bigint): void;

@@ -11,7 +11,7 @@ import { kernelsFor, type WasmKernels } from '../kernels/wasm.js';
 import type { ListTable } from '../invlists/InvertedLists.js';
 import { SLOT_BYTES, Segment } from '../storage/Segment.js';
 import { sqIvfScan, sqIvfSetup, type SqScanArgs } from './sqScan.js';
-import { IvfPQMode, pqIvfPrecomputedRange, pqIvfScan, pqIvfSetup, type IvfPQScanData } from './pqScan.js';
+import { IvfPQMode, pqIvfL2ResidualRange, pqIvfScan, pqIvfSetup, type IvfPQScanData } from './pqScan.js';
 
 /** How an encoder's lists are scanned: the name of a scanner in SCANNERS. */
 export type ScannerName = 'flat' | 'sq' | 'pq';
@@ -88,8 +88,8 @@ export function probedCount(table: Uint32Array, l: number, maxCodes: number, sca
 
 /** Runs the task on queries [lo, hi), or probes [lo, hi) with splitProbes, on scratch slot `slot`. */
 export function ivfSearchRange(task: IvfSearchTask, lo: number, hi: number, slot: number): void {
-  if (task.scanner === 'pq' && task.pq!.mode === IvfPQMode.Precomputed) {
-    pqIvfPrecomputedRange(task, lo, hi, slot);
+  if (task.scanner === 'pq' && (task.pq!.mode === IvfPQMode.Precomputed || task.pq!.mode === IvfPQMode.ResidualTable)) {
+    pqIvfL2ResidualRange(task, lo, hi, slot);
     return;
   }
   const { d, k, nprobe, metric, coarse, maxCodes } = task;

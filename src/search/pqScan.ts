@@ -6,20 +6,18 @@
  *    'pq.knn'): per query one look-up table (M x ksub floats), computed in the quantizer's memory,
  *    copied to each code segment's scratch, and the codes scanned there in place;
  *  - the IVF list scanner of IndexIVFPQ (`pqIvfSetup`, `pqIvfScan`, registered in search/ivfScan
- *    as 'pq'): per query the query's tables, per probed list the list's table (Faiss's QueryTables:
- *    the residual's own table for L2 by residual, or the query's table plus dis0 = <q, centroid>
- *    for inner product), then the list scanned;
- *  - `pqIvfPrecomputedRange`: L2 by residual with precomputed tables (table = pre[list] - 2 *
- *    sim2[query], dis0 = ||q - centroid||^2), which ivfSearchRange runs instead of the scanner: the
- *    list's codes come to the working memory, where the tables and a copy of the centroids are, and
- *    one kernel call per list makes its table and scans it (batches that share lists go through
- *    search/pqScanByList instead).
+ *    as 'pq') when one table serves every list (Faiss's QueryTables): the query's own table (not by
+ *    residual), or for inner product by residual the query's table plus dis0 = <q, centroid>;
+ *  - `pqIvfL2ResidualRange`: L2 by residual, where each list has its table (pre[list] - 2 *
+ *    sim2[query] with precomputed tables, dis0 = ||q - centroid||^2; else the residual's own),
+ *    which ivfSearchRange runs instead of the scanner (batches that share lists go through
+ *    search/pqScanByList).
  *
  * Kernels only see one memory at a time. Tables are built in the index's (or the quantizer's)
- * working memory, in the calling thread's scratch slot, and must meet the codes: the table
- * (M*ksub*4 bytes: 64 KiB for PQ64) is copied into the scratch slot of the memory that holds the
- * codes, or, for an inverted list shorter than that in bytes, the list's codes and ids (and the heap)
- * are copied next to the table, whichever moves fewer bytes.
+ * working memory, in the calling thread's scratch slot, and must meet the codes: a table that
+ * serves every list (M*ksub*4 bytes: 64 KiB for PQ64) is copied once per query into the scratch
+ * slot of each memory that holds codes; a list's own table is made where the precomputed tables and
+ * the centroids are, and the list's codes and ids come to it.
  */
 import { kernelsFor } from '../kernels/wasm.js';
 import { SLOT_BYTES, Segment } from '../storage/Segment.js';
@@ -247,21 +245,12 @@ export interface IvfPQScanData {
 /** The scratch slot a pointer is in (ivfSearchRange gives the scanner the query's address in its slot). */
 const slotBase = (p: number): number => Math.floor(p / SLOT_BYTES) * SLOT_BYTES;
 
-/**
- * The working memory's scratch slot during an IVF search (pqIvfSetup, pqIvfScan): query, residual,
- * the list's table, then room for a heap of k and for a short list (codes and ids) copied in.
- */
-function ivfLayout(pq: PQKernelRef, k: number): { q: number; r: number; table: number; hd: number; hi: number; codes: number; end: number } {
+/** The working memory's scratch slot while pqIvfSetup makes a query's table: the query, then the table. */
+function ivfLayout(pq: PQKernelRef): { q: number; table: number; end: number } {
   const d = pq.M * pq.dsub;
-  const tab = pq.M * pq.ksub * 4;
   const q = 0;
-  const r = align(q + d * 4);
-  const table = align(r + d * 4);
-  const hd = align(table + tab);
-  const hi = align(hd + k * 4);
-  const codes = align(hi + k * 8);
-  // a list is copied in only when its codes and ids take fewer bytes than the table
-  return { q, r, table, hd, hi, codes, end: codes + tab + 16 };
+  const table = align(q + d * 4);
+  return { q, table, end: table + pq.M * pq.ksub * 4 };
 }
 
 /** List entries (codes, then their ids) that fit the slot at `base` from `at` on. */
@@ -287,7 +276,7 @@ export function copyListPiece(w8: Uint8Array, listBytes: Uint8Array[], table: Ui
 /** Queries of a list-by-list IVFPQ batch chunk (search/pqScanByList), whose tables the working memory holds. */
 export const PQ_BATCH_QUERIES = 256;
 
-/** Queries whose inner-product tables pqIvfPrecomputedRange makes at once. */
+/** Queries whose inner-product tables pqIvfL2ResidualRange makes at once (precomputed tables). */
 const PRECOMPUTED_QUERY_BLOCK = 16;
 
 /** The coarse centroid of list l (a view, no copy). */
@@ -311,7 +300,7 @@ export function pqIvfSetup(mem: WebAssembly.Memory, t: IvfSearchTask, q: number,
   const d = t.d;
   const tabFloats = pq.M * pq.ksub;
   const base = slotBase(q);
-  const lay = ivfLayout(pq, t.k);
+  const lay = ivfLayout(pq);
   if (lay.end > SLOT_BYTES || ext + tabFloats * 4 > base + SLOT_BYTES) {
     throw new RangeError(`IVFPQ search: look-up tables of ${pq.M} x ${pq.ksub} floats with k = ${t.k} do not fit a scratch slot`);
   }
@@ -330,81 +319,53 @@ export function pqIvfSetup(mem: WebAssembly.Memory, t: IvfSearchTask, q: number,
 }
 
 /**
- * The 'pq' list scanner: makes the list's table when it depends on the list (and dis0), then scans
- * the list's codes through it. The table is made in the working memory; the scan runs where less has
- * to be copied: the table goes to `ext` in the list's memory, or (short lists) the list's codes and
- * ids, with the heap, come to the working memory.
+ * The 'pq' list scanner, for the query's own table (not by residual) and for inner product by
+ * residual (dis0 = <q, centroid>): the list scanned in place with the table pqIvfSetup put at `ext`.
+ * L2 by residual runs pqIvfL2ResidualRange instead.
  */
 export function pqIvfScan(kern: WasmKernels, t: IvfSearchTask, q: number, codes: number, ids: number, n: number, hd: number, hi: number, tmp: number, listNo: number, ext: number, mem: WebAssembly.Memory): void {
   void tmp;
   const sd = t.pq!;
   const { pq } = sd;
-  const isMax = t.metric === 1 ? 1 : 0;
-  if (sd.mode === IvfPQMode.QueryTable) {
-    kern.pq_scan_ids(isMax, codes, ids, n, pq.M, pq.nbits, ext, 0, 0, t.k, hd, hi);
-    return;
-  }
   const d = t.d;
-  const k = t.k;
-  const tabFloats = pq.M * pq.ksub;
-  const qv = new Float32Array(mem.buffer, q, d);
-  const c = centroid(sd.coarse, listNo, d);
   let dis0 = 0;
   if (sd.mode === IvfPQMode.InnerProductResidual) {
+    const qv = new Float32Array(mem.buffer, q, d);
+    const c = centroid(sd.coarse, listNo, d);
     for (let j = 0; j < d; j++) dis0 += qv[j]! * c[j]!;
-    kern.pq_scan_ids(isMax, codes, ids, n, pq.M, pq.nbits, ext, 0, dis0, k, hd, hi);
-    return;
   }
-  const base = slotBase(q);
-  const lay = ivfLayout(pq, k);
-  const buf = pq.memory.buffer;
-  const pqKern = kernelsFor(pq.memory);
-  // L2 by residual without precomputed tables (with them, ivfSearchRange runs pqIvfPrecomputedRange):
-  // the table of the residual q - c
-  const r = new Float32Array(buf, base + lay.r, d);
-  for (let j = 0; j < d; j++) r[j] = qv[j]! - c[j]!;
-  pqKern.pq_distance_table(1, base + lay.r, pq.cT, pq.M, pq.ksub, pq.dsub, base + lay.table);
-  const codeSize = Math.ceil((pq.M * pq.nbits) / 8);
-  const codeBytes = align(n * codeSize, 8);
-  if (codeBytes + n * 8 <= tabFloats * 4) {
-    // short list: bring codes, ids and heap to the table
-    const mb = mem.buffer;
-    new Uint8Array(buf, base + lay.codes, n * codeSize).set(new Uint8Array(mb, codes, n * codeSize));
-    new Uint8Array(buf, base + lay.codes + codeBytes, n * 8).set(new Uint8Array(mb, ids, n * 8));
-    new Uint8Array(buf, base + lay.hd, k * 4).set(new Uint8Array(mb, hd, k * 4));
-    new Uint8Array(buf, base + lay.hi, k * 8).set(new Uint8Array(mb, hi, k * 8));
-    pqKern.pq_scan_ids(isMax, base + lay.codes, base + lay.codes + codeBytes, n, pq.M, pq.nbits, base + lay.table, 0, dis0, k, base + lay.hd, base + lay.hi);
-    new Uint8Array(mb, hd, k * 4).set(new Uint8Array(buf, base + lay.hd, k * 4));
-    new Uint8Array(mb, hi, k * 8).set(new Uint8Array(buf, base + lay.hi, k * 8));
-    return;
-  }
-  new Float32Array(mem.buffer, ext, tabFloats).set(new Float32Array(buf, base + lay.table, tabFloats));
-  kern.pq_scan_ids(isMax, codes, ids, n, pq.M, pq.nbits, ext, 0, dis0, k, hd, hi);
+  kern.pq_scan_ids(t.metric === 1 ? 1 : 0, codes, ids, n, pq.M, pq.nbits, ext, 0, dis0, t.k, hd, hi);
 }
 
 /**
- * IVF search of queries [lo, hi) (or probes [lo, hi) with splitProbes, as ivfSearchRange) in the
- * mode with precomputed tables, on scratch slot `slot` of the working memory, where the precomputed
- * tables and the centroids are. The queries' inner-product tables are made a block of queries at a
- * time (the sub-quantizers' centroids read once for the block, not evicted between its queries by
- * the precomputed tables streaming through). Each probed list's codes and ids are copied there (in
- * pieces if long), and one kernel call makes the list's table, its dis0 and the scan
- * (pq_ivf_precomputed_list). The heap stays there for the whole query.
+ * IVF search of queries [lo, hi) (or probes [lo, hi) with splitProbes, as ivfSearchRange) for L2 by
+ * residual, on scratch slot `slot` of the working memory: each probed list's codes and ids are
+ * copied there (in pieces if long) and one kernel call makes the list's table and scans it, the heap
+ * staying there for the whole query.
+ *  - With precomputed tables (pq_ivf_precomputed_list): table = pre[list] - 2 * sim2[query], dis0 =
+ *    ||q - c|| from the copy of the centroids beside the tables. The queries' inner-product tables
+ *    are made a block of queries at a time (the sub-quantizers' centroids read once for the block,
+ *    not evicted between its queries by the precomputed tables streaming through).
+ *  - Without (pq_ivf_residual_list): the list's centroid is copied in, and the table is the
+ *    residual's own.
  */
-export function pqIvfPrecomputedRange(task: IvfSearchTask, lo: number, hi: number, slot: number): void {
+export function pqIvfL2ResidualRange(task: IvfSearchTask, lo: number, hi: number, slot: number): void {
   const { d, k, nprobe, coarse, maxCodes } = task;
   const { memories, table } = task.lists;
   const sd = task.pq!;
   const { pq } = sd;
+  const precomputed = sd.mode === IvfPQMode.Precomputed;
   const tabFloats = pq.M * pq.ksub;
   const codeSize = Math.ceil((pq.M * pq.nbits) / 8);
   const base = Segment.slotOffset(slot);
-  // the slot: a block of queries and their inner-product tables, the list's table, the heap, then
-  // the list's codes and ids
-  const block = Math.max(1, Math.min(PRECOMPUTED_QUERY_BLOCK, Math.floor(SLOT_BYTES / 2 / (tabFloats * 4 + d * 4))));
+  // the slot: a block of queries (and their inner-product tables), the residual and the centroid,
+  // the list's table, the heap, then the list's codes and ids
+  const block = precomputed ? Math.max(1, Math.min(PRECOMPUTED_QUERY_BLOCK, Math.floor(SLOT_BYTES / 2 / (tabFloats * 4 + d * 4)))) : 1;
   const Q = base;
   const SIM2 = align(Q + block * d * 4);
-  const TAB = align(SIM2 + block * tabFloats * 4);
+  const R = align(SIM2 + (precomputed ? block * tabFloats * 4 : 0));
+  const CENT = align(R + d * 4);
+  const TAB = align(CENT + d * 4);
   const HD = align(TAB + tabFloats * 4);
   const HI = align(HD + k * 4);
   const CODES = align(HI + k * 8);
@@ -414,12 +375,13 @@ export function pqIvfPrecomputedRange(task: IvfSearchTask, lo: number, hi: numbe
   // a shared memory's `buffer` is a new object at each access: read once per memory
   const wbuf = pq.memory.buffer;
   const w8 = new Uint8Array(wbuf);
+  const wf = new Float32Array(wbuf);
   const listBytes = memories.map((m) => new Uint8Array(m.buffer));
   const { q0, q1, p0, p1, outBase } = rangeBounds(task, lo, hi, slot);
   for (let b0 = q0; b0 < q1; b0 += block) {
     const nb = Math.min(block, q1 - b0);
-    new Float32Array(wbuf, Q, nb * d).set(task.x.subarray(b0 * d, (b0 + nb) * d));
-    kern.pq_distance_tables(0, Q, nb, pq.cT, pq.M, pq.ksub, pq.dsub, SIM2);
+    wf.set(task.x.subarray(b0 * d, (b0 + nb) * d), Q >> 2);
+    if (precomputed) kern.pq_distance_tables(0, Q, nb, pq.cT, pq.M, pq.ksub, pq.dsub, SIM2);
     for (let i = b0; i < b0 + nb; i++) {
       const q = Q + (i - b0) * d * 4;
       const sim2 = SIM2 + (i - b0) * tabFloats * 4;
@@ -430,10 +392,12 @@ export function pqIvfPrecomputedRange(task: IvfSearchTask, lo: number, hi: numbe
         const n = probedCount(table, l, maxCodes, scanned);
         if (n < 0) break;
         if (n === 0) continue;
+        if (!precomputed) wf.set(centroid(sd.coarse, l, d), CENT >> 2);
         for (let j0 = 0; j0 < n; j0 += piece) {
           const m = Math.min(piece, n - j0);
           const idsAt = copyListPiece(w8, listBytes, table, l, j0, m, codeSize, CODES);
-          kern.pq_ivf_precomputed_list(q, sd.centroids + l * d * 4, d, sd.pre + l * tabFloats * 4, sim2, TAB, j0 === 0 ? 1 : 0, pq.M, pq.nbits, CODES, idsAt, m, k, HD, HI);
+          if (precomputed) kern.pq_ivf_precomputed_list(q, sd.centroids + l * d * 4, d, sd.pre + l * tabFloats * 4, sim2, TAB, j0 === 0 ? 1 : 0, pq.M, pq.nbits, CODES, idsAt, m, k, HD, HI);
+          else kern.pq_ivf_residual_list(q, CENT, d, pq.cT, pq.M, pq.nbits, pq.dsub, R, TAB, CODES, idsAt, m, k, HD, HI);
         }
         scanned += n;
       }

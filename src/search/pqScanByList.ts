@@ -2,7 +2,7 @@
  * @module search/pqScanByList
  * Batched IVFPQ search list by list, for L2 by residual with precomputed tables (Faiss's
  * use_precomputed_table = 1, IndexIVFPQ's default when the tables fit). A list's table is
- * pre[list] - 2 * sim2[query]: one query at a time (search/pqScan, pqIvfPrecomputedRange), every
+ * pre[list] - 2 * sim2[query]: one query at a time (search/pqScan, pqIvfL2ResidualRange), every
  * probe reads its list's precomputed table (M * ksub floats, 64 KiB for PQ64) from memory, and at
  * nprobe 32 that traffic is most of the search. List by list, a chunk of queries' inner-product
  * tables is made first (in the working memory's batch room), then each probed list's codes are
