@@ -612,6 +612,22 @@ test('IndexIVFPQ with precomputed tables: a batch scanned list by list (two chun
   }
 });
 
+test('IndexIVFPQ: codes of residuals made a block at a time (20,000 vectors, two blocks) equal the codes of the residuals made at once, -1 lists as zeros', () => {
+  const d = 16;
+  const data = generateDataset({ d, n: 20000, nq: 1, seed: 14 });
+  const index = newIVFPQ(d, 8, 4, 8);
+  index.train(data.base.subarray(0, 4000 * d));
+  const c = index.quantizer.reconstructN(0, 8);
+  const lists = Int32Array.from({ length: 20000 }, (_, i) => (i % 97 === 0 ? -1 : (i * 7) % 8));
+  const residuals = new Float32Array(20000 * d);
+  for (let i = 0; i < 20000; i++) {
+    const l = lists[i]!;
+    if (l >= 0) for (let j = 0; j < d; j++) residuals[i * d + j] = data.base[i * d + j]! - c[l * d + j]!;
+  }
+  assert.deepEqual(index.encodeToLists(data.base, lists), index.pq.computeCodes(residuals));
+  index.dispose();
+});
+
 test('IndexIVFPQ: codes, labels and distances match Faiss given the same coarse and PQ centroids (L2 and IP)', { skip: !faissAvailable() && 'python3-faiss not installed' }, () => {
   const d = 32;
   const n = 6000;

@@ -29,6 +29,9 @@ import { forgetDropped, getNumThreads } from '../../threads/pool.js';
 import { IndexIVF } from './IndexIVF.js';
 
 /** The index's working memory for the kernels: transposed centroids, centroid norms, precomputed tables. */
+/** Vectors whose residuals are encoded at once when adding. */
+const RESIDUAL_BLOCK = 16384;
+
 interface WorkMemory {
   seg: Segment;
   /** pq.version it was built for */
@@ -167,7 +170,21 @@ export class IndexIVFPQ extends IndexIVF {
   // ---- encoding -----------------------------------------------------------------------------
 
   protected encodeVectors(x: Float32Array, listNos: Int32Array): Uint8Array {
-    return this.pq.computeCodes(this.byResidual ? this.residuals(x, listNos) : x);
+    if (!this.byResidual) return this.pq.computeCodes(x);
+    // the residuals a block at a time, into one buffer: not n*d fresh floats (64 MiB for 65,536
+    // vectors of 256 dimensions, most of the time spent making them being the first touch of pages)
+    const n = listNos.length;
+    const d = this.d;
+    const cs = this.codeSize;
+    const codes = new Uint8Array(n * cs);
+    const block = Math.min(n, RESIDUAL_BLOCK);
+    const buf = getNumThreads() > 1 ? new Float32Array(new SharedArrayBuffer(block * d * 4)) : new Float32Array(block * d);
+    for (let i0 = 0; i0 < n; i0 += block) {
+      const m = Math.min(block, n - i0);
+      this.residualsInto(x, listNos, i0, m, buf);
+      codes.set(this.pq.computeCodes(buf.subarray(0, m * d)), i0 * cs);
+    }
+    return codes;
   }
 
   protected decodeVector(code: Uint8Array, listNo: number, out: Float32Array): void {
@@ -228,18 +245,27 @@ export class IndexIVFPQ extends IndexIVF {
 
   /** x_i - centroid(list_i), zeros where the list is -1 (Faiss's compute_residuals), n*d floats. */
   private residuals(x: Float32Array, lists: Int32Array): Float32Array {
+    const n = lists.length;
+    const out = getNumThreads() > 1 ? new Float32Array(new SharedArrayBuffer(n * this.d * 4)) : new Float32Array(n * this.d);
+    this.residualsInto(x, lists, 0, n, out);
+    return out;
+  }
+
+  /** The residuals of vectors [i0, i0 + m) into out (m*d floats). */
+  private residualsInto(x: Float32Array, lists: Int32Array, i0: number, m: number, out: Float32Array): void {
     const d = this.d;
     const c = this.coarseCentroids();
-    const n = lists.length;
-    const out = getNumThreads() > 1 ? new Float32Array(new SharedArrayBuffer(n * d * 4)) : new Float32Array(n * d);
-    for (let i = 0; i < n; i++) {
-      const l = lists[i]!;
-      if (l < 0) continue;
-      const xo = i * d;
+    for (let i = 0; i < m; i++) {
+      const l = lists[i0 + i]!;
+      const oo = i * d;
+      if (l < 0) {
+        out.fill(0, oo, oo + d);
+        continue;
+      }
+      const xo = (i0 + i) * d;
       const co = l * d;
-      for (let j = 0; j < d; j++) out[xo + j] = x[xo + j]! - c[co + j]!;
+      for (let j = 0; j < d; j++) out[oo + j] = x[xo + j]! - c[co + j]!;
     }
-    return out;
   }
 
   /** The coarse centroids, nlist*d floats (cached until the quantizer changes size or is retrained here). */
