@@ -262,8 +262,7 @@ test('pq4_scan: heaps identical to the reference (L2 / IP, nq 1..6, M2 2..300 wi
           const bias = Uint16Array.from({ length: nq }, () => (withBias ? Math.floor(r() * 65536) : 0));
           const cp = a.alloc(Math.max(16, bytes));
           new Uint8Array(a.memory.buffer, cp, bytes).set(codes);
-          const lp = a.alloc(lut.length);
-          new Uint8Array(a.memory.buffer, lp, lut.length).set(lut);
+          const lp = a.putU8(lut);
           const bp = a.alloc(nq * 2);
           new Uint16Array(a.memory.buffer, bp, nq).set(bias);
           const ip = a.alloc(Math.max(8, n * 8));

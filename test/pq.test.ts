@@ -99,11 +99,9 @@ test('pq_scan / pq_scan_ids: the reference heaps (distances and labels), 8-bit f
     // ties: code 5 equals code 2
     codes.copyWithin(5 * cs, 2 * cs, 3 * cs);
     const ids = BigInt64Array.from({ length: n }, (_, j) => BigInt(1000 - 3 * j));
-    const cp = a.alloc(codes.length);
-    new Uint8Array(a.memory.buffer, cp, codes.length).set(codes);
+    const cp = a.putU8(codes);
     const tp = a.putF32(table);
-    const ip = a.alloc(n * 8);
-    new BigInt64Array(a.memory.buffer, ip, n).set(ids);
+    const ip = a.putI64(ids);
     for (const metric of ['L2', 'IP'] as const) {
       for (const grouped of [false, true]) {
         for (const k of [1, 5, 50]) {
@@ -177,10 +175,8 @@ test('pq_ivf_precomputed_list / _queries: the scan of the table pre - 2 * sim2 (
       const sim2 = randomVectors(nq, tab, n + M + 1);
       const X = randomVectors(nq, d, n + 2);
       const c = randomVectors(1, d, n + 3);
-      const cp = a.alloc(codes.length);
-      new Uint8Array(a.memory.buffer, cp, codes.length).set(codes);
-      const ip = a.alloc(n * 8);
-      new BigInt64Array(a.memory.buffer, ip, n).set(ids);
+      const cp = a.putU8(codes);
+      const ip = a.putI64(ids);
       const preP = a.putF32(pre);
       const simP = a.putF32(sim2);
       const Xp = a.putF32(X);
@@ -237,10 +233,8 @@ test('pq_ivf_residual_list: the residual, its L2 table (pq_distance_table) and t
       const codes = validCodes(n, M, nbits, M * 17 + n);
       codes.copyWithin(5 * cs, 2 * cs, 3 * cs); // a tie
       const ids = BigInt64Array.from({ length: n }, (_, j) => BigInt(9000 - 3 * j));
-      const cp = a.alloc(codes.length);
-      new Uint8Array(a.memory.buffer, cp, codes.length).set(codes);
-      const ip = a.alloc(n * 8);
-      new BigInt64Array(a.memory.buffer, ip, n).set(ids);
+      const cp = a.putU8(codes);
+      const ip = a.putI64(ids);
       const x = randomVectors(1, d, n + dsub);
       const cent = randomVectors(1, d, n + dsub + 1);
       const xp = a.putF32(x);

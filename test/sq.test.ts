@@ -133,8 +133,7 @@ test('sq_knn keeps the k best of the kernel distances, with sequential ids and w
         const codesP = ar.alloc(n * sq.codeSize);
         new Uint8Array(ar.memory.buffer, codesP, codes.length).set(codes);
         const ids = BigInt64Array.from({ length: n }, (_, i) => BigInt(5000 - 3 * i));
-        const idsP = ar.alloc(n * 8);
-        new BigInt64Array(ar.memory.buffer, idsP, n).set(ids);
+        const idsP = ar.putI64(ids);
         const out = ar.alloc(n * 4);
         const tmp = ar.alloc(1024);
         const hd = ar.alloc(k * 4);

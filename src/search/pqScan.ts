@@ -20,6 +20,7 @@
  * the centroids are, and the list's codes and ids come to it.
  */
 import { kernelsFor } from '../kernels/wasm.js';
+import type { ListTable } from '../invlists/InvertedLists.js';
 import { SLOT_BYTES, Segment } from '../storage/Segment.js';
 import { probedCount, rangeBounds, type IvfSearchTask } from './ivfScan.js';
 import type { WasmKernels } from '../kernels/wasm.js';
@@ -260,11 +261,14 @@ export function listPiece(base: number, at: number, codeSize: number): number {
 
 /**
  * Copies entries [j0, j0 + m) of list l, their codes to `at` and their ids after them (8-aligned),
- * from the list's memory (listBytes: a view of each list memory) to the working memory (w8);
- * returns where the ids went.
+ * from the list's memory to the working memory (w8); returns where the ids went. views: one byte
+ * view per list memory, made the first time that memory is read (a search touches few of many
+ * segments; a shared memory's `buffer` is a call into the runtime).
  */
-export function copyListPiece(w8: Uint8Array, listBytes: Uint8Array[], table: Uint32Array, l: number, j0: number, m: number, codeSize: number, at: number): number {
-  const src = listBytes[table[l * 4]!]!;
+export function copyListPiece(w8: Uint8Array, lists: ListTable, views: Uint8Array[], l: number, j0: number, m: number, codeSize: number, at: number): number {
+  const { memories, table } = lists;
+  const seg = table[l * 4]!;
+  const src = (views[seg] ??= new Uint8Array(memories[seg]!.buffer));
   const codes = table[l * 4 + 1]! + j0 * codeSize;
   const ids = table[l * 4 + 2]! + j0 * 8;
   const idsAt = at + align(m * codeSize, 8);
@@ -351,7 +355,7 @@ export function pqIvfScan(kern: WasmKernels, t: IvfSearchTask, q: number, codes:
  */
 export function pqIvfL2ResidualRange(task: IvfSearchTask, lo: number, hi: number, slot: number): void {
   const { d, k, nprobe, coarse, maxCodes } = task;
-  const { memories, table } = task.lists;
+  const { table } = task.lists;
   const sd = task.pq!;
   const { pq } = sd;
   const precomputed = sd.mode === IvfPQMode.Precomputed;
@@ -376,7 +380,7 @@ export function pqIvfL2ResidualRange(task: IvfSearchTask, lo: number, hi: number
   const wbuf = pq.memory.buffer;
   const w8 = new Uint8Array(wbuf);
   const wf = new Float32Array(wbuf);
-  const listBytes = memories.map((m) => new Uint8Array(m.buffer));
+  const views: Uint8Array[] = [];
   const { q0, q1, p0, p1, outBase } = rangeBounds(task, lo, hi, slot);
   for (let b0 = q0; b0 < q1; b0 += block) {
     const nb = Math.min(block, q1 - b0);
@@ -395,7 +399,7 @@ export function pqIvfL2ResidualRange(task: IvfSearchTask, lo: number, hi: number
         if (!precomputed) wf.set(centroid(sd.coarse, l, d), CENT >> 2);
         for (let j0 = 0; j0 < n; j0 += piece) {
           const m = Math.min(piece, n - j0);
-          const idsAt = copyListPiece(w8, listBytes, table, l, j0, m, codeSize, CODES);
+          const idsAt = copyListPiece(w8, task.lists, views, l, j0, m, codeSize, CODES);
           if (precomputed) kern.pq_ivf_precomputed_list(q, sd.centroids + l * d * 4, d, sd.pre + l * tabFloats * 4, sim2, TAB, j0 === 0 ? 1 : 0, pq.M, pq.nbits, CODES, idsAt, m, k, HD, HI);
           else kern.pq_ivf_residual_list(q, CENT, d, pq.cT, pq.M, pq.nbits, pq.dsub, R, TAB, CODES, idsAt, m, k, HD, HI);
         }

@@ -44,7 +44,7 @@ const tablesAt = (sd: IvfPQScanData, d: number): number => align(sd.batch + PQ_B
 /** Thread t's lists of a list-by-list IVFPQ chunk, on scratch slot `slot` of the working memory. */
 export function pqSearchThreadLists(task: IvfByListTask, t: number, slot: number): void {
   const { d, k, nq } = task;
-  const { memories, table } = task.lists;
+  const { table } = task.lists;
   const sd = task.pq!;
   const { pq } = sd;
   const tabFloats = pq.M * pq.ksub;
@@ -61,7 +61,7 @@ export function pqSearchThreadLists(task: IvfByListTask, t: number, slot: number
   // a shared memory's `buffer` is a new object at each access: read once per memory
   const wbuf = pq.memory.buffer;
   const w8 = new Uint8Array(wbuf);
-  const listBytes = memories.map((m) => new Uint8Array(m.buffer));
+  const views: Uint8Array[] = [];
   const SIM2 = tablesAt(sd, d);
   kern.heap_heapify(1, nq, k, HEAPD, HEAPI);
   new Int32Array(wbuf, QOF, task.queryOf.length).set(task.queryOf);
@@ -72,7 +72,7 @@ export function pqSearchThreadLists(task: IvfByListTask, t: number, slot: number
     const q1 = task.queryStart[l + 1]!;
     for (let j0 = 0; j0 < n; j0 += piece) {
       const m = Math.min(piece, n - j0);
-      const idsAt = copyListPiece(w8, listBytes, table, l, j0, m, codeSize, CODES);
+      const idsAt = copyListPiece(w8, task.lists, views, l, j0, m, codeSize, CODES);
       kern.pq_ivf_precomputed_queries(sd.batch, SIM2, QOF + q0 * 4, q1 - q0, sd.centroids + l * d * 4, d, sd.pre + l * tabFloats * 4, TAB, pq.M, pq.nbits, CODES, idsAt, m, k, HEAPD, HEAPI);
     }
   }

@@ -21,6 +21,16 @@ export class Arena {
     new Float32Array(this.memory.buffer, p, x.length).set(x);
     return p;
   }
+  putU8(x: Uint8Array): number {
+    const p = this.alloc(x.byteLength);
+    new Uint8Array(this.memory.buffer, p, x.length).set(x);
+    return p;
+  }
+  putI64(x: BigInt64Array): number {
+    const p = this.alloc(x.byteLength);
+    new BigInt64Array(this.memory.buffer, p, x.length).set(x);
+    return p;
+  }
   f32(p: number, n: number): Float32Array {
     return new Float32Array(this.memory.buffer, p, n).slice();
   }
