@@ -61,7 +61,7 @@ export function bounds_block(B: usize, Q: usize, nq: i32, qn: usize, P: usize, y
     let top = load<f32>(hdi);
     for (; j + 4 <= ny; j += 4) {
       const off = <usize>j << 2;
-      const v4 = f32x4.max(f32x4.sub(f32x4.add(q4, v128.load(yn + off)), f32x4.mul(two, v128.load(row + off))), zero);
+      const v4 = f32x4.pmax(f32x4.sub(f32x4.add(q4, v128.load(yn + off)), f32x4.mul(two, v128.load(row + off))), zero);
       v128.store(row + off, v4);
       // the lanes under the heap's top go in, in order
       if (!v128.any_true(f32x4.lt(v4, f32x4.splat(top)))) continue;

@@ -33,6 +33,7 @@
 import { fvec_L2sqr, fvec_inner_product } from './distances';
 import { FLT_MAX, heap_replace_top, heap_reorder } from './heap';
 import { KIND_FLAT, KIND_SPLIT, storageBind, storageDist, storageSetQuery, storageSym } from './hnswStorage';
+import { select32 } from './lanes';
 
 // ---- header (byte offsets of i32/u32 fields from h) -----------------------------------------------
 
@@ -564,8 +565,8 @@ function mmPopMin(): i32 {
   let vm = inf;
   let i: usize = 0;
   for (; i + 4 <= mm_k; i += 4) {
-    const valid = v128.not(i32x4.eq(v128.load(mm_ids + (i << 2)), none));
-    vm = f32x4.min(vm, v128.bitselect(v128.load(mm_dis + (i << 2)), inf, valid));
+    const popped = i32x4.eq(v128.load(mm_ids + (i << 2)), none);
+    vm = f32x4.pmin(vm, select32(inf, v128.load(mm_dis + (i << 2)), popped));
   }
   let vmin = min(min(f32x4.extract_lane(vm, 0), f32x4.extract_lane(vm, 1)), min(f32x4.extract_lane(vm, 2), f32x4.extract_lane(vm, 3)));
   for (; i < mm_k; i++) {

@@ -124,12 +124,12 @@ const G16: i32 = 3;
 /** Components j .. j+3 of a code (j a multiple of 4) as floats: integer levels, or the halves. */
 @inline function comps4(g: i32, code: usize, j: i32): v128 {
   if (g == G8) {
-    return f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(code + <usize>j))));
+    return f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(code + <usize>j))));
   }
   if (g == G4) {
     const b = v128.load16_splat(code + (<usize>j >> 1)); // bytes 0 and 1 are the 4 components
     const v = i8x16.shuffle(v128.and(b, i8x16.splat(0x0f)), i8x16.shr_u(b, 4), 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    return f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v)));
+    return f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v)));
   }
   if (g == G6) {
     const p = code + (<usize>j >> 2) * 3;
@@ -138,7 +138,7 @@ const G16: i32 = 3;
     v = i32x4.replace_lane(v, 1, (w >> 6) & 63);
     v = i32x4.replace_lane(v, 2, (w >> 12) & 63);
     v = i32x4.replace_lane(v, 3, (w >> 18) & 63);
-    return f32x4.convert_i32x4_u(v);
+    return f32x4.convert_i32x4_s(v);
   }
   return halfToFloat4(i32x4.extend_low_i16x8_u(v128.load64_zero(code + (<usize>j << 1))));
 }
@@ -151,8 +151,8 @@ const G16: i32 = 3;
 }
 
 // Lanes 0-3 / 4-7 of 8 16-bit integers as floats (unsigned, or signed for differences).
-@inline function lo4u(v: v128): v128 { return f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(v)); }
-@inline function hi4u(v: v128): v128 { return f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(v)); }
+@inline function lo4u(v: v128): v128 { return f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(v)); }
+@inline function hi4u(v: v128): v128 { return f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(v)); }
 @inline function lo4s(v: v128): v128 { return f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(v)); }
 @inline function hi4s(v: v128): v128 { return f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(v)); }
 

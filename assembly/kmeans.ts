@@ -209,7 +209,7 @@ export function kmeans_elkan_full(x: usize, n: i32, d: i32, c: usize, k: i32, cn
       const o = <usize>j << 2;
       const v = f32x4.sub(f32x4.add(xnv, v128.load(cnorms + o)), f32x4.mul(two, v128.load(lrow + o)));
       v128.store(lrow + o, v);
-      bestv = f32x4.min(bestv, v);
+      bestv = f32x4.pmin(bestv, v);
     }
     let best = min<f32>(min<f32>(f32x4.extract_lane(bestv, 0), f32x4.extract_lane(bestv, 1)), min<f32>(f32x4.extract_lane(bestv, 2), f32x4.extract_lane(bestv, 3)));
     for (; j < k; j++) {
@@ -229,7 +229,7 @@ export function kmeans_elkan_full(x: usize, n: i32, d: i32, c: usize, k: i32, cn
       const o = <usize>j << 2;
       const v = v128.load(lrow + o);
       let bits = i32x4.bitmask(f32x4.le(v, cutv));
-      v128.store(lrow + o, f32x4.sqrt(f32x4.max(zero, f32x4.sub(v, mv))));
+      v128.store(lrow + o, f32x4.sqrt(f32x4.pmax(f32x4.sub(v, mv), zero)));
       while (bits != 0) {
         const jj = j + ctz(bits);
         bits &= bits - 1;

@@ -150,7 +150,7 @@ export function knn_list_batch(metric: i32, X: usize, qidx: usize, m: i32, y: us
       const two = f32x4.splat(2);
       for (; j + 4 <= nb; j += 4) {
         const off = <usize>j << 2;
-        const dis4 = f32x4.max(f32x4.sub(f32x4.add(qn4, v128.load(ynorms + off)), f32x4.mul(two, v128.load(row + off))), zero);
+        const dis4 = f32x4.pmax(f32x4.sub(f32x4.add(qn4, v128.load(ynorms + off)), f32x4.mul(two, v128.load(row + off))), zero);
         if (!v128.any_true(f32x4.lt(dis4, f32x4.splat(top)))) continue;
         for (let c = 0; c < 4; c++) {
           // the same expression as the vector lanes (and as the scalar tail), so the same float

@@ -13,6 +13,7 @@
 
 import { fvec_L2sqr } from './distances';
 import { heap_replace_top } from './heap';
+import { select32 } from './lanes';
 
 const INF: f32 = Infinity;
 
@@ -271,12 +272,12 @@ export function pq_madd(n: i32, a: usize, bf: f32, b: usize, out: usize): void {
       const a0 = l2_4_d4(x0, x1, x2, x3, p, rowBytes);
       const a1 = l2_4_d4(x0, x1, x2, x3, p + 16, rowBytes);
       let lt = f32x4.lt(a0, bestV);
-      bestV = v128.bitselect(a0, bestV, lt);
-      bestI = v128.bitselect(jv, bestI, lt);
+      bestV = f32x4.pmin(bestV, a0);
+      bestI = select32(jv, bestI, lt);
       jv = i32x4.add(jv, four);
       lt = f32x4.lt(a1, bestV);
-      bestV = v128.bitselect(a1, bestV, lt);
-      bestI = v128.bitselect(jv, bestI, lt);
+      bestV = f32x4.pmin(bestV, a1);
+      bestI = select32(jv, bestI, lt);
       jv = i32x4.add(jv, four);
     }
   }
@@ -292,12 +293,12 @@ export function pq_madd(n: i32, a: usize, bf: f32, b: usize, out: usize): void {
       p += rowBytes;
     }
     let lt = f32x4.lt(a0, bestV);
-    bestV = v128.bitselect(a0, bestV, lt);
-    bestI = v128.bitselect(jv, bestI, lt);
+    bestV = f32x4.pmin(bestV, a0);
+    bestI = select32(jv, bestI, lt);
     jv = i32x4.add(jv, four);
     lt = f32x4.lt(a1, bestV);
-    bestV = v128.bitselect(a1, bestV, lt);
-    bestI = v128.bitselect(jv, bestI, lt);
+    bestV = f32x4.pmin(bestV, a1);
+    bestI = select32(jv, bestI, lt);
     jv = i32x4.add(jv, four);
   }
   for (; j + 4 <= ksub; j += 4) {
@@ -309,8 +310,8 @@ export function pq_madd(n: i32, a: usize, bf: f32, b: usize, out: usize): void {
       p += rowBytes;
     }
     const lt = f32x4.lt(a0, bestV);
-    bestV = v128.bitselect(a0, bestV, lt);
-    bestI = v128.bitselect(jv, bestI, lt);
+    bestV = f32x4.pmin(bestV, a0);
+    bestI = select32(jv, bestI, lt);
     jv = i32x4.add(jv, four);
   }
   // lanes hold the first minimum of their own indices; keep the smallest value, then the smallest index

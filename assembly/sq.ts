@@ -323,10 +323,10 @@ export function sq_decode(qtype: i32, tab: usize, d: i32, codes: usize, n: i32, 
         const lo = i16x8.extend_low_i8x16_u(c8);
         const hi = i16x8.extend_high_i8x16_u(c8);
         const o = <usize>j0 << 2;
-        v128.store(x + o, f32x4.add(v128.load(B + o), f32x4.mul(v128.load(A + o), f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(lo)))));
-        v128.store(x + o, f32x4.add(v128.load(B + o, 16), f32x4.mul(v128.load(A + o, 16), f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(lo)))), 16);
-        v128.store(x + o, f32x4.add(v128.load(B + o, 32), f32x4.mul(v128.load(A + o, 32), f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(hi)))), 32);
-        v128.store(x + o, f32x4.add(v128.load(B + o, 48), f32x4.mul(v128.load(A + o, 48), f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(hi)))), 48);
+        v128.store(x + o, f32x4.add(v128.load(B + o), f32x4.mul(v128.load(A + o), f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(lo)))));
+        v128.store(x + o, f32x4.add(v128.load(B + o, 16), f32x4.mul(v128.load(A + o, 16), f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(lo)))), 16);
+        v128.store(x + o, f32x4.add(v128.load(B + o, 32), f32x4.mul(v128.load(A + o, 32), f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(hi)))), 32);
+        v128.store(x + o, f32x4.add(v128.load(B + o, 48), f32x4.mul(v128.load(A + o, 48), f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(hi)))), 48);
       }
     }
     for (let j = j0; j < d; j++) {
