@@ -287,18 +287,122 @@ export function sq_knn(
 }
 
 /**
+ * Two components of eight 8-bit codes, 8 bytes each in the low and high halves of v, to the packed
+ * group: B_t + A_t * c (sq_decode's floats) for vectors 0-3 and 4-7, from A_t, B_t at pa, pb to po,
+ * and the same for t + 1; the squares added to the running sums of their classes (two v128 each)
+ * at ps.
+ */
+@inline function components8(v: v128, pa: usize, pb: usize, po: usize, ps: usize): void {
+  component8(i16x8.extend_low_i8x16_u(v), pa, pb, po, ps);
+  component8(i16x8.extend_high_i8x16_u(v), pa + 4, pb + 4, po + 32, ps + 32);
+}
+
+@inline function component8(w: v128, pa: usize, pb: usize, po: usize, ps: usize): void {
+  const a = v128.load32_splat(pa);
+  const b = v128.load32_splat(pb);
+  const y0 = f32x4.add(b, f32x4.mul(a, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(w))));
+  const y1 = f32x4.add(b, f32x4.mul(a, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(w))));
+  v128.store(po, y0);
+  v128.store(po, y1, 16);
+  v128.store(ps, f32x4.add(v128.load(ps), f32x4.mul(y0, y0)));
+  v128.store(ps, f32x4.add(v128.load(ps, 16), f32x4.mul(y1, y1)), 16);
+}
+
+/**
+ * Eight 8-bit codes (rows of d bytes at codes, stride cs; d a multiple of 16) decoded straight into
+ * one packed group at dst, with their squared norms at yn: 16 components at a time, the 8 x 16
+ * bytes transposed by three rounds of interleaving. The norms are fvec_inner_product's sums: the
+ * square of component t goes to the running sum of class t mod 16 (kept at acc, 512 bytes), and
+ * the classes combine as its four accumulators and their lanes do.
+ */
+function decode8_packed_bytes(tab: usize, d: i32, codes: usize, cs: usize, dst: usize, yn: usize, acc: usize): void {
+  const dp = <usize>((d + 3) & ~3) << 2;
+  const A = tab;
+  const B = tab + dp;
+  memory.fill(acc, 0, 512);
+  for (let t0: usize = 0; t0 < <usize>d; t0 += 16) {
+    const c = codes + t0;
+    const r0 = v128.load(c);
+    const r1 = v128.load(c + cs);
+    const r2 = v128.load(c + 2 * cs);
+    const r3 = v128.load(c + 3 * cs);
+    const r4 = v128.load(c + 4 * cs);
+    const r5 = v128.load(c + 5 * cs);
+    const r6 = v128.load(c + 6 * cs);
+    const r7 = v128.load(c + 7 * cs);
+    // bytes of two rows interleaved, then pairs of rows, then fours: v_k holds components
+    // t0 + 2k (low half) and t0 + 2k + 1 (high half), vectors 0..7 in order
+    const s0 = i8x16.shuffle(r0, r1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const s1 = i8x16.shuffle(r0, r1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const s2 = i8x16.shuffle(r2, r3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const s3 = i8x16.shuffle(r2, r3, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const s4 = i8x16.shuffle(r4, r5, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const s5 = i8x16.shuffle(r4, r5, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const s6 = i8x16.shuffle(r6, r7, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const s7 = i8x16.shuffle(r6, r7, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const u0 = v128.shuffle<i16>(s0, s2, 0, 8, 1, 9, 2, 10, 3, 11);
+    const u1 = v128.shuffle<i16>(s0, s2, 4, 12, 5, 13, 6, 14, 7, 15);
+    const u2 = v128.shuffle<i16>(s1, s3, 0, 8, 1, 9, 2, 10, 3, 11);
+    const u3 = v128.shuffle<i16>(s1, s3, 4, 12, 5, 13, 6, 14, 7, 15);
+    const w0 = v128.shuffle<i16>(s4, s6, 0, 8, 1, 9, 2, 10, 3, 11);
+    const w1 = v128.shuffle<i16>(s4, s6, 4, 12, 5, 13, 6, 14, 7, 15);
+    const w2 = v128.shuffle<i16>(s5, s7, 0, 8, 1, 9, 2, 10, 3, 11);
+    const w3 = v128.shuffle<i16>(s5, s7, 4, 12, 5, 13, 6, 14, 7, 15);
+    const v0 = v128.shuffle<i32>(u0, w0, 0, 4, 1, 5);
+    const v1 = v128.shuffle<i32>(u0, w0, 2, 6, 3, 7);
+    const v2 = v128.shuffle<i32>(u1, w1, 0, 4, 1, 5);
+    const v3 = v128.shuffle<i32>(u1, w1, 2, 6, 3, 7);
+    const v4 = v128.shuffle<i32>(u2, w2, 0, 4, 1, 5);
+    const v5 = v128.shuffle<i32>(u2, w2, 2, 6, 3, 7);
+    const v6 = v128.shuffle<i32>(u3, w3, 0, 4, 1, 5);
+    const v7 = v128.shuffle<i32>(u3, w3, 2, 6, 3, 7);
+    const pa = A + (t0 << 2);
+    const pb = B + (t0 << 2);
+    const po = dst + (t0 << 5);
+    components8(v0, pa, pb, po, acc);
+    components8(v1, pa + 8, pb + 8, po + 64, acc + 64);
+    components8(v2, pa + 16, pb + 16, po + 128, acc + 128);
+    components8(v3, pa + 24, pb + 24, po + 192, acc + 192);
+    components8(v4, pa + 32, pb + 32, po + 256, acc + 256);
+    components8(v5, pa + 40, pb + 40, po + 320, acc + 320);
+    components8(v6, pa + 48, pb + 48, po + 384, acc + 384);
+    components8(v7, pa + 56, pb + 56, po + 448, acc + 448);
+  }
+  // fvec_inner_product: lane l of its accumulator k holds class 4k + l; ((c0 + c1) + (c2 + c3)),
+  // then its lanes summed in order
+  for (let h: usize = 0; h < 32; h += 16) {
+    let s = f32x4.splat(0);
+    for (let l: usize = 0; l < 4; l++) {
+      const e = f32x4.add(
+        f32x4.add(v128.load(acc + (l << 5) + h), v128.load(acc + ((4 + l) << 5) + h)),
+        f32x4.add(v128.load(acc + ((8 + l) << 5) + h), v128.load(acc + ((12 + l) << 5) + h)),
+      );
+      s = l == 0 ? e : f32x4.add(s, e);
+    }
+    v128.store(yn + h, s);
+  }
+}
+
+/**
  * sq_decode of n codes straight into pack_block's layout at P (packed_bytes(n, d) bytes), with the
- * decoded vectors' squared norms at yn (n floats): eight vectors at a time through `buf` (8*d
- * floats, which stays in the first-level cache), the same floats as sq_decode, fvec_norms_L2sqr and
- * pack_block one after the other over the whole block.
+ * decoded vectors' squared norms at yn (n floats): the same floats as sq_decode, fvec_norms_L2sqr and
+ * pack_block one after the other over the whole block. Eight 8-bit codes at a time are transposed
+ * and decoded in registers (d a multiple of 16); other codes go through `buf` (8*d floats, which
+ * stays in the first-level cache).
  */
 export function sq_decode_packed(qtype: i32, tab: usize, d: i32, codes: usize, n: i32, P: usize, yn: usize, buf: usize): void {
   const cs = <usize>sq_code_size(qtype, d);
+  const bytes = (qtype == 0 || qtype == 2 || qtype == 5) && (d & 15) == 0;
   for (let j0 = 0; j0 < n; j0 += 8) {
     const m = min(8, n - j0);
+    const dst = P + ((<usize>(j0 >> 3) * <usize>d) << 5);
+    if (bytes && m == 8) {
+      decode8_packed_bytes(tab, d, codes + <usize>j0 * cs, cs, dst, yn + (<usize>j0 << 2), buf);
+      continue;
+    }
     sq_decode(qtype, tab, d, codes + <usize>j0 * cs, m, buf);
     fvec_norms_L2sqr(yn + (<usize>j0 << 2), buf, d, m);
-    pack_block(P + ((<usize>(j0 >> 3) * <usize>d) << 5), buf, m, d);
+    pack_block(dst, buf, m, d);
   }
 }
 
