@@ -7,6 +7,7 @@ import {
   HNSW, IndexHNSWFlat, IndexHNSWSQ, IndexFlat, MetricType, QuantizerType, InvalidArgumentError, NotSupportedError, IDSelectorRange, setNumThreads, getNumThreads, FLT_MAX,
 } from '../src/simdex.js';
 import { insertionOrder } from '../src/indexes/hnsw/HNSW.js';
+import { HNSWVectorSegments, VECTOR_AREAS, loaderFor } from '../src/storage/HNSWVectorSegments.js';
 import { deserializeIndex, serializeIndex } from '../src/io/faiss/index.js';
 import { hnswAddReference, hnswSearchReference, l2sqrWasmOrder, innerProductWasmOrder, type HNSWGraphArrays } from '../src/kernels/referenceHNSW.js';
 import { generateDataset } from '../src/bench/dataset.js';
@@ -317,6 +318,27 @@ test('IndexHNSWFlat: a 2-thread build over vector segments is as good as one in 
   const r1 = recallAtK(one.search(ds.queries, 10, { efSearch: 64 }).labels, truth, NQ, 10);
   assert.ok(rs >= r1 - 0.02 && rs >= 0.9, `recall ${rs} (segments, 2 threads) vs ${r1} (one memory, 1 thread)`);
   split.dispose();
+});
+
+test('HNSW vector segments: a stored vector past 2 GiB into its segment is the one hnsw_load_vector copies', () => {
+  // 16 floats a vector: node 33,600,000 sits 2.15 GB into segment 0 (pages are only reserved, not
+  // touched, except the one written); its byte offset is no int32
+  const d = 16;
+  const vs = new HNSWVectorSegments(d);
+  const { vbase, areaBytes, perSegment } = vs.layout;
+  const node = 33_600_000;
+  assert.ok(node < perSegment && vbase + node * d * 4 > 2 ** 31);
+  vs.ensure(node + 1);
+  const v = Float32Array.from({ length: d }, (_, i) => 1 + i / 4);
+  vs.write(node, v);
+  vs.write(0, new Float32Array(d).fill(-5)); // what a wrong offset counted from the start would read
+  assert.deepEqual(vs.read(node, 1), v);
+  const load = loaderFor(vs.memories, vs.layout);
+  for (const [slot, area] of [[0, 0], [3, 2]] as const) {
+    load(node, area, slot);
+    const at = (slot * VECTOR_AREAS + area) * areaBytes;
+    assert.deepEqual(new Float32Array(vs.memories[0]!.buffer, at, d), v, `slot ${slot} area ${area}`);
+  }
 });
 
 test('HNSW vector segments: bad sizes and SQ / PQ storage are refused', () => {

@@ -149,7 +149,9 @@ export function loaderFor(segments: readonly WebAssembly.Memory[], layout: Vecto
   const views: Float32Array[] = segments.map((m) => new Float32Array(m.buffer));
   return (node, area, slot) => {
     const s = Math.floor(node / perSegment);
-    const from = (vbase + (node - s * perSegment) * d * 4) >> 2;
+    // float indices by arithmetic, not by a shift: past 2 GiB into a segment a byte offset is no
+    // int32 (`>> 2` would turn it negative, and subarray would count from the end)
+    const from = vbase / 4 + (node - s * perSegment) * d;
     let src = views[s]!;
     if (from + d > src.length) {
       src = views[s] = new Float32Array(segments[s]!.buffer);
@@ -157,7 +159,7 @@ export function loaderFor(segments: readonly WebAssembly.Memory[], layout: Vecto
       if (from + d > src.length) throw new RangeError(`hnsw_load_vector: node ${node} lies past vector segment ${s} (${src.length * 4} bytes)`);
     }
     const vec = src.subarray(from, from + d);
-    const to = ((slot * VECTOR_AREAS + area) * areaBytes) >> 2;
+    const to = ((slot * VECTOR_AREAS + area) * areaBytes) / 4;
     for (let t = 0; t < segments.length; t++) views[t]!.set(vec, to);
   };
 }
