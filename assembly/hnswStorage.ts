@@ -150,7 +150,8 @@ const G16: i32 = 3;
   return i8x16.shuffle(v128.and(b, i8x16.splat(0x0f)), i8x16.shr_u(b, 4), 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
 }
 
-// Lanes 0-3 / 4-7 of 8 16-bit integers as floats (unsigned, or signed for differences).
+// Lanes 0-3 / 4-7 of 8 16-bit integers as floats (unsigned, or signed for differences); the
+// unsigned ones widened to int32 convert as signed (assembly/lanes.ts: one instruction, not eight).
 @inline function lo4u(v: v128): v128 { return f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(v)); }
 @inline function hi4u(v: v128): v128 { return f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(v)); }
 @inline function lo4s(v: v128): v128 { return f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(v)); }

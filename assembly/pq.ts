@@ -271,6 +271,7 @@ export function pq_madd(n: i32, a: usize, bf: f32, b: usize, out: usize): void {
       const p = ct + (<usize>j << 2);
       const a0 = l2_4_d4(x0, x1, x2, x3, p, rowBytes);
       const a1 = l2_4_d4(x0, x1, x2, x3, p + 16, rowBytes);
+      // a lane takes the new value and index only when strictly smaller (pmin: a0 < bestV ? a0 : bestV)
       let lt = f32x4.lt(a0, bestV);
       bestV = f32x4.pmin(bestV, a0);
       bestI = select32(jv, bestI, lt);
