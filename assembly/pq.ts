@@ -21,17 +21,18 @@ const INF: f32 = Infinity;
 
 /**
  * Squared distances of four sub-centroids (transposed: at p, rows rowBytes apart) to a sub-vector of
- * four dimensions (x0..x3, each splat): the terms summed t = 0..3, from the first (0 + t0 is t0: a
+ * four dimensions at xs (broadcast from memory: V8 re-broadcasts a splat held outside a loop in
+ * every iteration anyway): the terms summed t = 0..3, from the first (0 + t0 is t0: a
  * square is never -0).
  */
-@inline function l2_4_d4(x0: v128, x1: v128, x2: v128, x3: v128, p: usize, rowBytes: usize): v128 {
-  let u = f32x4.sub(x0, v128.load(p));
+@inline function l2_4_d4(xs: usize, p: usize, rowBytes: usize): v128 {
+  let u = f32x4.sub(v128.load32_splat(xs), v128.load(p));
   let a = f32x4.mul(u, u);
-  u = f32x4.sub(x1, v128.load(p + rowBytes));
+  u = f32x4.sub(v128.load32_splat(xs, 4), v128.load(p + rowBytes));
   a = f32x4.add(a, f32x4.mul(u, u));
-  u = f32x4.sub(x2, v128.load(p + 2 * rowBytes));
+  u = f32x4.sub(v128.load32_splat(xs, 8), v128.load(p + 2 * rowBytes));
   a = f32x4.add(a, f32x4.mul(u, u));
-  u = f32x4.sub(x3, v128.load(p + 3 * rowBytes));
+  u = f32x4.sub(v128.load32_splat(xs, 12), v128.load(p + 3 * rowBytes));
   return f32x4.add(a, f32x4.mul(u, u));
 }
 
@@ -39,15 +40,11 @@ const INF: f32 = Infinity;
   const rowBytes = <usize>ksub << 2;
   let j = 0;
   if (dsub == 4) {
-    // the four coordinates held in registers, the same sums
-    const x0 = f32x4.splat(load<f32>(xs));
-    const x1 = f32x4.splat(load<f32>(xs, 4));
-    const x2 = f32x4.splat(load<f32>(xs, 8));
-    const x3 = f32x4.splat(load<f32>(xs, 12));
+    // four centroids' distances per call, the same sums
     for (; j + 8 <= ksub; j += 8) {
       const p = ct + (<usize>j << 2);
-      const a0 = l2_4_d4(x0, x1, x2, x3, p, rowBytes);
-      const a1 = l2_4_d4(x0, x1, x2, x3, p + 16, rowBytes);
+      const a0 = l2_4_d4(xs, p, rowBytes);
+      const a1 = l2_4_d4(xs, p + 16, rowBytes);
       v128.store(out + (<usize>j << 2), a0);
       v128.store(out + (<usize>j << 2), a1, 16);
     }
@@ -262,15 +259,11 @@ export function pq_madd(n: i32, a: usize, bf: f32, b: usize, out: usize): void {
   let jv = i32x4(0, 1, 2, 3);
   const four = i32x4.splat(4);
   if (dsub == 4) {
-    // the sub-vector's four coordinates held in registers (PQ64 at d = 256, and most PQ), the same sums
-    const x0 = f32x4.splat(load<f32>(xs));
-    const x1 = f32x4.splat(load<f32>(xs, 4));
-    const x2 = f32x4.splat(load<f32>(xs, 8));
-    const x3 = f32x4.splat(load<f32>(xs, 12));
+    // sub-vectors of four dimensions (PQ64 at d = 256, and most PQ), the same sums
     for (; j + 8 <= ksub; j += 8) {
       const p = ct + (<usize>j << 2);
-      const a0 = l2_4_d4(x0, x1, x2, x3, p, rowBytes);
-      const a1 = l2_4_d4(x0, x1, x2, x3, p + 16, rowBytes);
+      const a0 = l2_4_d4(xs, p, rowBytes);
+      const a1 = l2_4_d4(xs, p + 16, rowBytes);
       // a lane takes the new value and index only when strictly smaller (pmin: a0 < bestV ? a0 : bestV)
       let lt = f32x4.lt(a0, bestV);
       bestV = f32x4.pmin(bestV, a0);
