@@ -3,7 +3,7 @@
 // projections), the k smallest bounds of each query, the vectors whose bound is under a threshold,
 // and, in the memory of the full vectors, the exact k best among those candidates.
 
-import { fvec_L2sqr, fvec_norms_L2sqr } from './distances';
+import { fvec_L2sqr, fvec_norms_L2sqr, l2sqr } from './distances';
 import { inner_products_packed } from './gemm';
 import { heap_addn_ids, heap_heapify, heap_reorder, heap_replace_top } from './heap';
 
@@ -140,7 +140,7 @@ export function bounds_refine(Q: usize, nq: i32, d: i32, y: usize, ids: usize, l
     const list = ids + (<usize>a << 3);
     for (let j = 0; j < b - a; j++) {
       const id = load<i64>(list + (<usize>j << 3));
-      store<f32>(dis + (<usize>j << 2), fvec_L2sqr(q, y + <usize>id * stride, d));
+      store<f32>(dis + (<usize>j << 2), l2sqr(q, y + <usize>id * stride, d));
     }
     heap_addn_ids(true, k, hd + <usize>i * (<usize>k << 2), hi + <usize>i * (<usize>k << 3), dis, list, b - a);
   }

@@ -3,7 +3,7 @@
 // of the points of each centroid, accumulated in float64 in the points' order as Faiss's
 // compute_centroids does (so the centroids are those of the TypeScript loop, bit for bit).
 
-import { fvec_L2sqr, fvec_inner_product } from './distances';
+import { fvec_L2sqr, fvec_inner_product, l2sqr } from './distances';
 
 /** out[i] = ||x_i - c_{assign[i]}||^2 for the n points x (d floats each); c: the centroids. */
 export function kmeans_assigned_l2(x: usize, n: i32, d: i32, c: usize, assign: usize, out: usize): void {
@@ -109,11 +109,18 @@ export function kmeans_elkan_geometry(c: usize, prev: usize, k: i32, d: i32, hal
  * u <= sep[a] * slack. Other distances are computed and tighten the bounds; a nearer centroid (or an
  * equally near one of lower number) takes the point. slack (just below 1) absorbs float rounding.
  * Writes assign[i] and dis[i] = ||x_i - c_assign[i]||^2; returns the number of distances computed
- * besides the n exact ones to the current centroids.
+ * besides the n exact ones to the current centroids. cand: scratch of k + 4 int32.
+ *
+ * A point's candidates are first listed without a branch, four centroids at a time, with the
+ * point's first (a, u); then each is tested again with the current (a, u) once the point has changed
+ * centroid, and computed. Branching on each group's candidates instead mispredicted a few times
+ * per computed distance, which cost more than the distance. Any skip is proven by a bound, so the
+ * assignment is the exhaustive search's whichever (a, u) proved it.
  */
-export function kmeans_elkan(x: usize, n: i32, d: i32, c: usize, k: i32, half: usize, sep: usize, moved: usize, slack: f32, assign: usize, lower: usize, dis: usize): i32 {
+export function kmeans_elkan(x: usize, n: i32, d: i32, c: usize, k: i32, half: usize, sep: usize, moved: usize, slack: f32, assign: usize, lower: usize, dis: usize, cand: usize): i32 {
   const stride = <usize>d << 2;
   const krow = <usize>k << 2;
+  const k4 = k & ~3;
   const marginv = f32x4.splat(MOVED_MARGIN);
   const slackv = f32x4.splat(slack);
   let computed = 0;
@@ -122,52 +129,50 @@ export function kmeans_elkan(x: usize, n: i32, d: i32, c: usize, k: i32, half: u
     const lrow = lower + <usize>i * krow;
     const a0 = load<i32>(assign + (<usize>i << 2));
     let a = a0;
-    let s = fvec_L2sqr(xi, c + <usize>a * stride, d);
+    let s = l2sqr(xi, c + <usize>a * stride, d);
     let u = sqrt<f32>(s);
     store<f32>(lrow + (<usize>a0 << 2), u + load<f32>(moved + (<usize>a0 << 2)));
     if (u > load<f32>(sep + (<usize>a << 2)) * slack) {
-      // four centroids at a time: a skip decided with an earlier (a, u) stays valid, as it proves
-      // ||x - c|| >= that u >= the current one
+      // the candidates for (a0, u): a0 itself passes both tests and is dropped below
+      const uv = f32x4.splat(u);
+      const hrow = half + ((<usize>a0 * <usize>k) << 2);
+      let nc: usize = 0;
       let j = 0;
-      for (; j + 4 <= k; j += 4) {
+      for (; j < k4; j += 4) {
         const o = <usize>j << 2;
         const l = f32x4.sub(v128.load(lrow + o), f32x4.mul(v128.load(moved + o), marginv));
-        const uv = f32x4.splat(u);
-        const h = v128.load(half + ((<usize>a * <usize>k) << 2) + o);
-        let bits = i32x4.bitmask(v128.and(f32x4.lt(f32x4.mul(l, slackv), uv), f32x4.lt(f32x4.mul(h, slackv), uv)));
-        while (bits != 0) {
-          const cc = j + ctz(bits);
-          bits &= bits - 1;
-          if (cc == a || cc == a0) continue;
-          const mc = load<f32>(moved + (<usize>cc << 2));
-          if (a != a0) {
-            // the current centroid changed within this group: test with its bounds
-            if (u <= (load<f32>(lrow + (<usize>cc << 2)) - mc * MOVED_MARGIN) * slack) continue;
-            if (u <= load<f32>(half + ((<usize>a * <usize>k + <usize>cc) << 2)) * slack) continue;
-          }
-          const sc = fvec_L2sqr(xi, c + <usize>cc * stride, d);
-          const dc = sqrt<f32>(sc);
-          store<f32>(lrow + (<usize>cc << 2), dc + mc);
-          computed++;
-          if (sc < s || (sc == s && cc < a)) {
-            a = cc;
-            s = sc;
-            u = dc;
-          }
-        }
+        const h = v128.load(hrow + o);
+        const bits = i32x4.bitmask(v128.and(f32x4.lt(f32x4.mul(l, slackv), uv), f32x4.lt(f32x4.mul(h, slackv), uv)));
+        store<i32>(cand + (nc << 2), j);
+        nc += bits & 1;
+        store<i32>(cand + (nc << 2), j + 1);
+        nc += (bits >> 1) & 1;
+        store<i32>(cand + (nc << 2), j + 2);
+        nc += (bits >> 2) & 1;
+        store<i32>(cand + (nc << 2), j + 3);
+        nc += bits >> 3;
       }
       for (; j < k; j++) {
-        if (j == a || j == a0) continue;
-        const lo = lrow + (<usize>j << 2);
-        const mc = load<f32>(moved + (<usize>j << 2));
-        if (u <= (load<f32>(lo) - mc * MOVED_MARGIN) * slack) continue;
-        if (u <= load<f32>(half + ((<usize>a * <usize>k + <usize>j) << 2)) * slack) continue;
-        const sc = fvec_L2sqr(xi, c + <usize>j * stride, d);
+        const l = load<f32>(lrow + (<usize>j << 2)) - load<f32>(moved + (<usize>j << 2)) * MOVED_MARGIN;
+        store<i32>(cand + (nc << 2), j);
+        nc += <usize>(u > l * slack && u > load<f32>(hrow + (<usize>j << 2)) * slack);
+      }
+      for (let t: usize = 0; t < nc; t++) {
+        const cc = load<i32>(cand + (t << 2));
+        if (cc == a0) continue;
+        const lo = lrow + (<usize>cc << 2);
+        const mc = load<f32>(moved + (<usize>cc << 2));
+        if (a != a0) {
+          // the point changed centroid: its new (a, u) may rule cc out
+          if (u <= (load<f32>(lo) - mc * MOVED_MARGIN) * slack) continue;
+          if (u <= load<f32>(half + ((<usize>a * <usize>k + <usize>cc) << 2)) * slack) continue;
+        }
+        const sc = l2sqr(xi, c + <usize>cc * stride, d);
         const dc = sqrt<f32>(sc);
         store<f32>(lo, dc + mc);
         computed++;
-        if (sc < s || (sc == s && j < a)) {
-          a = j;
+        if (sc < s || (sc == s && cc < a)) {
+          a = cc;
           s = sc;
           u = dc;
         }
@@ -233,7 +238,7 @@ export function kmeans_elkan_full(x: usize, n: i32, d: i32, c: usize, k: i32, cn
       while (bits != 0) {
         const jj = j + ctz(bits);
         bits &= bits - 1;
-        const sc = fvec_L2sqr(xi, c + <usize>jj * stride, d);
+        const sc = l2sqr(xi, c + <usize>jj * stride, d);
         computed++;
         store<f32>(lrow + (<usize>jj << 2), sqrt<f32>(sc));
         if (sc < s) {
@@ -246,7 +251,7 @@ export function kmeans_elkan_full(x: usize, n: i32, d: i32, c: usize, k: i32, cn
       const o = <usize>j << 2;
       const v = load<f32>(lrow + o);
       if (v <= cut) {
-        const sc = fvec_L2sqr(xi, c + <usize>j * stride, d);
+        const sc = l2sqr(xi, c + <usize>j * stride, d);
         computed++;
         store<f32>(lrow + o, sqrt<f32>(sc));
         if (sc < s) {

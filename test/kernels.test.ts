@@ -321,6 +321,7 @@ test('kmeans_elkan_full, kmeans_elkan_geometry and kmeans_elkan assign as exhaus
       const half = ar.alloc(k * k * 4);
       const sep = ar.alloc(k * 4);
       const moved = ar.alloc(k * 4);
+      const cand = ar.alloc((k + 4) * 4);
       /** The kernel's bounds: stored offset by the centroids' summed movements, read with its margin. */
       const bounds = (): Float64Array => {
         const stored = ar.f32(lowerp, n * k);
@@ -383,7 +384,7 @@ test('kmeans_elkan_full, kmeans_elkan_geometry and kmeans_elkan assign as exhaus
         const rAssign = assign.slice();
         const rDis = new Float64Array(n);
         refKmeans.kmeansElkanReference(x, n, d, c, k, g, slack, rAssign, rLower, rDis);
-        computed += ar.k.kmeans_elkan(xp, n, d, cp, k, half, sep, moved, slack, ap, lowerp, disp);
+        computed += ar.k.kmeans_elkan(xp, n, d, cp, k, half, sep, moved, slack, ap, lowerp, disp, cand);
         const got = check(`step ${step}`);
         const want = refKmeans.kmeansNearestReference(x, n, d, c, k);
         for (let i = 0; i < n; i++) {

@@ -73,6 +73,7 @@ export class KmeansWorkspace {
   private readonly MOVED: number;
   private readonly CNORMS: number;
   private readonly PACK: number;
+  private readonly CAND: number;
 
   private constructor(
     readonly n: number,
@@ -97,7 +98,8 @@ export class KmeansWorkspace {
     this.MOVED = elkan ? align16(this.SEP + k * 4) : 0;
     this.CNORMS = elkan ? align16(this.MOVED + k * 4) : 0;
     this.PACK = elkan ? align16(this.CNORMS + k * 4) : 0;
-    const pages = Math.ceil((elkan ? this.PACK + Math.ceil(k / 8) * d * 32 : end) / PAGE);
+    this.CAND = elkan ? align16(this.PACK + Math.ceil(k / 8) * d * 32) : 0;
+    const pages = Math.ceil((elkan ? this.CAND + (k + 4) * 4 : end) / PAGE);
     this.memory = takeSpare(pages * PAGE) ?? new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     this.kern = kernelsFor(this.memory);
     new Float32Array(this.memory.buffer, this.X, n * d).set(x.subarray(0, n * d));
@@ -177,7 +179,7 @@ export class KmeansWorkspace {
     } else {
       new Int32Array(buf, this.A, n).set(assign);
       this.kern.kmeans_elkan_geometry(this.C, this.PREV, k, d, this.HALF, this.SEP, this.MOVED);
-      computed = this.kern.kmeans_elkan(this.X, n, d, this.C, k, this.HALF, this.SEP, this.MOVED, ELKAN_SLACK, this.A, this.LOWER, this.OUT);
+      computed = this.kern.kmeans_elkan(this.X, n, d, this.C, k, this.HALF, this.SEP, this.MOVED, ELKAN_SLACK, this.A, this.LOWER, this.OUT, this.CAND);
     }
     assign.set(new Int32Array(buf, this.A, n));
     dis.set(new Float32Array(buf, this.OUT, n));

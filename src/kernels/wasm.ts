@@ -43,7 +43,7 @@ export interface WasmKernels {
   kmeans_accumulate(x: number, n: number, d: number, assign: number, kFrozen: number, weights: number, sums: number, counts: number): void;
   kmeans_elkan_geometry(c: number, prev: number, k: number, d: number, half: number, sep: number, moved: number): void;
   kmeans_elkan_full(x: number, n: number, d: number, c: number, k: number, cnorms: number, cmax: number, rel: number, assign: number, lower: number, dis: number): number;
-  kmeans_elkan(x: number, n: number, d: number, c: number, k: number, half: number, sep: number, moved: number, slack: number, assign: number, lower: number, dis: number): number;
+  kmeans_elkan(x: number, n: number, d: number, c: number, k: number, half: number, sep: number, moved: number, slack: number, assign: number, lower: number, dis: number, cand: number): number;
   // projected lower bounds (assembly/bounds.ts)
   bounds_project(X: number, n: number, d: number, mean: number, r: number, Pb: number, PbT: number, P: number, R: number, out: number, norms: number): void;
   bounds_block(B: number, Q: number, nq: number, qn: number, P: number, yn: number, ny: number, d: number, k: number, hd: number, hi: number): void;
