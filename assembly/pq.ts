@@ -558,26 +558,33 @@ export function pq_ivf_precomputed_list(q: usize, c: usize, d: i32, pre: usize, 
  */
 @inline function scan_rows(residual: bool, a: usize, b: usize, dsub: i32, M: i32, codes: usize, n: i32, room: usize, dis0: f32, k: i32, hd: usize, hi: usize, ids: usize): void {
   const cs = <usize>M;
+  const cs2 = cs << 1;
+  const cs3 = cs2 + cs;
+  const cs4 = cs << 2;
   const row = room;
   const acc = room + 1024;
   memory.fill(acc, 0, <usize>n << 2);
   for (let m = 0; m < M; m++) {
     if (residual) row_l2(a + ((<usize>m * <usize>dsub) << 2), b + ((<usize>m * <usize>dsub) << 10), 256, dsub, row);
     else pq_madd(256, a + (<usize>m << 10), -2, b + (<usize>m << 10), row);
-    const cm = codes + <usize>m;
-    let j = 0;
-    for (; j + 4 <= n; j += 4) {
-      const c0 = cm + <usize>j * cs;
-      const ac = acc + (<usize>j << 2);
-      const t0 = load<f32>(row + (<usize>load<u8>(c0) << 2));
-      const t1 = load<f32>(row + (<usize>load<u8>(c0 + cs) << 2));
-      const t2 = load<f32>(row + (<usize>load<u8>(c0 + 2 * cs) << 2));
-      const t3 = load<f32>(row + (<usize>load<u8>(c0 + 3 * cs) << 2));
+    // pointers stepped by constants (a multiplication per step otherwise: see gemm.ts on addressing)
+    let cp = codes + <usize>m;
+    let ac = acc;
+    const end4 = acc + ((<usize>n & ~3) << 2);
+    const end = acc + (<usize>n << 2);
+    while (ac < end4) {
+      const t0 = load<f32>(row + (<usize>load<u8>(cp) << 2));
+      const t1 = load<f32>(row + (<usize>load<u8>(cp + cs) << 2));
+      const t2 = load<f32>(row + (<usize>load<u8>(cp + cs2) << 2));
+      const t3 = load<f32>(row + (<usize>load<u8>(cp + cs3) << 2));
       v128.store(ac, f32x4.add(v128.load(ac), f32x4(t0, t1, t2, t3)));
+      cp += cs4;
+      ac += 16;
     }
-    for (; j < n; j++) {
-      const ac = acc + (<usize>j << 2);
-      store<f32>(ac, load<f32>(ac) + load<f32>(row + (<usize>load<u8>(cm + <usize>j * cs) << 2)));
+    while (ac < end) {
+      store<f32>(ac, load<f32>(ac) + load<f32>(row + (<usize>load<u8>(cp) << 2)));
+      cp += cs;
+      ac += 4;
     }
   }
   const kk = <usize>k;
