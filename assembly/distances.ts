@@ -164,6 +164,38 @@ export function fvec_inner_products_ny(out: usize, q: usize, y: usize, d: i32, n
   }
 }
 
+/**
+ * Residuals in place: x_i -= c_{keys[i]} for the n vectors of x (d floats each), or x_i = 0 where
+ * keys[i] < 0 (int32 keys; c: the centroids, d floats each). Faiss's compute_residual_n.
+ */
+export function residuals_n(x: usize, n: i32, d: i32, c: usize, keys: usize): void {
+  const stride = <usize>d << 2;
+  const s4 = stride & ~(<usize>15);
+  let xp = x;
+  for (let i = 0; i < n; i++) {
+    const key = load<i32>(keys + (<usize>i << 2));
+    const end = xp + stride;
+    if (key < 0) {
+      memory.fill(xp, 0, stride);
+    } else {
+      let cp = c + <usize>key * stride;
+      const e4 = xp + s4;
+      let p = xp;
+      while (p < e4) {
+        v128.store(p, f32x4.sub(v128.load(p), v128.load(cp)));
+        p += 16;
+        cp += 16;
+      }
+      while (p < end) {
+        store<f32>(p, load<f32>(p) - load<f32>(cp));
+        p += 4;
+        cp += 4;
+      }
+    }
+    xp = end;
+  }
+}
+
 /** Normalises each of the n vectors of x in place to unit L2 norm (zero vectors are left as they are). */
 export function fvec_renorm_L2(x: usize, d: i32, n: i32): void {
   const stride = <usize>d << 2;

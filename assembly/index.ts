@@ -2,7 +2,7 @@
 // The module imports its memory (env.memory, shared): each storage segment is one memory, and each
 // thread instantiates this module once per segment it works on.
 export {
-  fvec_L2sqr, fvec_inner_product, fvec_norms_L2sqr, fvec_L2sqr_ny, fvec_inner_products_ny, fvec_renorm_L2,
+  fvec_L2sqr, fvec_inner_product, fvec_norms_L2sqr, fvec_L2sqr_ny, fvec_inner_products_ny, fvec_renorm_L2, residuals_n,
   fvec_first_nonfinite,
 } from './distances';
 export { heap_heapify, heap_addn, heap_addn_ids, heap_reorder } from './heap';

@@ -97,6 +97,47 @@ export abstract class Index {
     return out;
   }
 
+  /**
+   * Faiss's compute_residual_n: out[i] = x_i - reconstruct(keys[i]), zeros where keys[i] < 0 (an
+   * IVF's coarse quantizer gives the residuals that IVFPQ and by-residual SQ encode).
+   * @param x n vectors, n*d floats
+   * @param keys n sequential numbers of stored vectors (-1: none)
+   * @param out n*d floats for the residuals (a new array when omitted)
+   */
+  computeResidualN(x: Float32Array, keys: Int32Array | BigInt64Array, out?: Float32Array): Float32Array {
+    const { d } = this;
+    const n = this.checkResidualArgs(x, keys, out);
+    const res = out ?? new Float32Array(n * d);
+    for (let i = 0; i < n; i++) {
+      const key = Number(keys[i]!);
+      const o = i * d;
+      if (key < 0) {
+        res.fill(0, o, o + d);
+        continue;
+      }
+      const c = this.reconstruct(key);
+      for (let j = 0; j < d; j++) res[o + j] = x[o + j]! - c[j]!;
+    }
+    return res;
+  }
+
+  /** Validates computeResidualN's arguments; returns n. */
+  protected checkResidualArgs(x: Float32Array, keys: Int32Array | BigInt64Array, out: Float32Array | undefined): number {
+    const n = checkVectors(x, this.d);
+    if (!(keys instanceof Int32Array) && !(keys instanceof BigInt64Array)) {
+      throw new InvalidArgumentError('keys', `must be an Int32Array or a BigInt64Array of n = ${n} keys`);
+    }
+    if (keys.length !== n) throw new InvalidArgumentError('keys', `has length ${keys.length}, expected one key per vector (n = ${n})`);
+    for (let i = 0; i < n; i++) {
+      const key = Number(keys[i]!);
+      if (key >= this.ntotal) throw new InvalidArgumentError('keys', `has ${key} at ${i}, expected -1 or 0 <= key < ntotal = ${this.ntotal}`);
+    }
+    if (out !== undefined && (!(out instanceof Float32Array) || out.length < n * this.d)) {
+      throw new InvalidArgumentError('out', `must be a Float32Array of at least n*d = ${n * this.d} floats`);
+    }
+    return n;
+  }
+
   /** Removes the selected ids; returns how many were removed. */
   removeIds(selector: IDSelectorLike): number {
     void selector;

@@ -58,6 +58,32 @@ test('IndexFlat: exact distances of a vector to itself and reconstruct/reconstru
   assert.throws(() => index.reconstruct(-1), InvalidArgumentError);
 });
 
+test('IndexFlat: computeResidualN (compute_residual_n) in one segment and across several, keys int32 or int64', () => {
+  const d = 12;
+  const c = randomVectors(50, d, 8);
+  const x = randomVectors(700, d, 9);
+  const keys = Int32Array.from({ length: 700 }, (_, i) => (i % 97 === 3 ? -1 : (i * 7) % 50));
+  const expect = new Float32Array(700 * d);
+  for (let i = 0; i < 700; i++) {
+    for (let j = 0; j < d; j++) expect[i * d + j] = keys[i]! < 0 ? 0 : Math.fround(x[i * d + j]! - c[keys[i]! * d + j]!);
+  }
+  const one = new IndexFlatL2(d);
+  one.add(c);
+  const several = new IndexFlatL2(d, { maxSegmentBytes: 20 * d * 4 });
+  several.add(c);
+  assert.ok(several.segments.length > 1 && one.segments.length === 1);
+  for (const index of [one, several]) {
+    assert.deepEqual(index.computeResidualN(x, keys), expect);
+    assert.deepEqual(index.computeResidualN(x, BigInt64Array.from(keys, (k) => BigInt(k))), expect);
+    const out = new Float32Array(700 * d + 5);
+    assert.equal(index.computeResidualN(x, keys, out), out);
+    assert.deepEqual(out.subarray(0, 700 * d), expect);
+    assert.throws(() => index.computeResidualN(x, keys.subarray(1)), /keys.*has length 699/);
+    assert.throws(() => index.computeResidualN(x.subarray(0, d), Int32Array.of(50)), /keys.*has 50 at 0, expected -1 or 0 <= key < ntotal = 50/);
+    assert.throws(() => index.computeResidualN(x, keys, new Float32Array(10)), InvalidArgumentError);
+  }
+});
+
 test('IndexFlat: removeIds keeps the order of the others (Faiss) across segments', () => {
   const d = 4;
   const x = randomVectors(50, d, 4);

@@ -80,6 +80,27 @@ test('fvec_renorm_L2 normalises like the reference and leaves zero vectors alone
   }
 });
 
+test('residuals_n subtracts each key\'s centroid as the reference does, zeros for key -1', () => {
+  const rnd = mulberry32(31);
+  for (const d of [1, 3, 4, 16, 35, 128]) {
+    const ar = new Arena(1 << 20);
+    const n = 9;
+    const nc = 5;
+    const x = randomVectors(n, d, d + 1);
+    const c = randomVectors(nc, d, d + 2);
+    const keys = Int32Array.from({ length: n }, (_, i) => (i === 4 ? -1 : Math.floor(rnd() * nc)));
+    const xp = ar.putF32(x);
+    const cp = ar.putF32(c);
+    const kp = ar.alloc(n * 4);
+    new Int32Array(ar.memory.buffer, kp, n).set(keys);
+    ar.k.residuals_n(xp, n, d, cp, kp);
+    const expect = x.slice();
+    ref.residualsN(expect, n, d, c, keys);
+    assert.deepEqual(ar.f32(xp, n * d), expect, `d=${d}`);
+    assert.ok(expect.subarray(4 * d, 5 * d).every((v) => v === 0), 'key -1 gives zeros');
+  }
+});
+
 test('heaps: top-k selection equals the reference, ties broken by id as Faiss does', () => {
   const rnd = mulberry32(7);
   for (const isMax of [1, 0]) {

@@ -17,6 +17,7 @@ import { boundsFit, boundsRank, ProjectedL2Bounds, type ProjectionBasis } from '
 import { parallelSearch } from '../threads/pool.js';
 import { checkFiniteNumber, checkVectors } from '../validate.js';
 import { IndexFlatCodes, type IndexFlatCodesOptions } from './IndexFlatCodes.js';
+import { SLOT_BYTES, Segment } from '../storage/Segment.js';
 
 /** Queries per thread below which a batch is not split over threads. */
 const MIN_QUERIES_PER_THREAD = 4;
@@ -122,6 +123,34 @@ export class IndexFlat extends IndexFlatCodes {
     };
     parallelSearch('flat.knn', task, n, MIN_QUERIES_PER_THREAD);
     return { distances: task.distances, labels: task.labels };
+  }
+
+  /**
+   * compute_residual_n with the residuals_n kernel, blocks of vectors in the calling thread's scratch
+   * slot of the memory that holds the vectors (when they are in one segment; else Index's loop).
+   */
+  override computeResidualN(x: Float32Array, keys: Int32Array | BigInt64Array, out?: Float32Array): Float32Array {
+    const segs = this.store.segments;
+    if (segs.length !== 1) return super.computeResidualN(x, keys, out);
+    const { d } = this;
+    const n = this.checkResidualArgs(x, keys, out);
+    const res = out ?? new Float32Array(n * d);
+    const seg = segs[0]!;
+    const base = Segment.slotOffset(0);
+    const block = Math.max(1, Math.floor((SLOT_BYTES - 16) / (d * 4 + 4)));
+    const kern = seg.kernels;
+    for (let i0 = 0; i0 < n; i0 += block) {
+      const m = Math.min(block, n - i0);
+      const buf = seg.memory.buffer;
+      const X = new Float32Array(buf, base, m * d);
+      const K = new Int32Array(buf, base + block * d * 4, m);
+      X.set(x.subarray(i0 * d, (i0 + m) * d));
+      if (keys instanceof Int32Array) K.set(keys.subarray(i0, i0 + m));
+      else for (let i = 0; i < m; i++) K[i] = Number(keys[i0 + i]!);
+      kern.residuals_n(base, m, d, seg.dataOffset, base + block * d * 4);
+      res.set(X, i0 * d);
+    }
+    return res;
   }
 
   override rangeSearch(x: Float32Array, radius: number, params?: SearchParameters): RangeSearchResult {

@@ -57,6 +57,14 @@ export function fvecRenormL2(x: Float32Array, d: number, n: number): void {
   }
 }
 
+/** Reference of residuals_n: x_i -= c_{keys[i]} in place, x_i = 0 where keys[i] < 0. */
+export function residualsN(x: Float32Array, n: number, d: number, c: Float32Array, keys: Int32Array): void {
+  for (let i = 0; i < n; i++) {
+    const key = keys[i]!;
+    for (let j = 0; j < d; j++) x[i * d + j] = key < 0 ? 0 : x[i * d + j]! - c[key * d + j]!;
+  }
+}
+
 /** Reference of fvec_first_nonfinite: the position of the first NaN or infinity, or -1. */
 export function fvecFirstNonFinite(x: Float32Array): number {
   for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return i;

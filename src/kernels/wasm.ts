@@ -22,6 +22,7 @@ export interface WasmKernels {
   fvec_L2sqr_ny(out: number, q: number, y: number, d: number, ny: number): void;
   fvec_inner_products_ny(out: number, q: number, y: number, d: number, ny: number): void;
   fvec_renorm_L2(x: number, d: number, n: number): void;
+  residuals_n(x: number, n: number, d: number, c: number, keys: number): void;
   fvec_first_nonfinite(x: number, n: number): number;
   heap_heapify(isMax: number, n: number, k: number, hd: number, hi: number): void;
   heap_addn(isMax: number, k: number, hd: number, hi: number, dis: number, n: number, idBase: bigint): void;
