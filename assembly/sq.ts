@@ -450,3 +450,46 @@ export function sq_decode(qtype: i32, tab: usize, d: i32, codes: usize, n: i32, 
     }
   }
 }
+
+/**
+ * Faiss's 8-bit encoding (QT_8bit, QT_8bit_uniform) of n vectors (d floats each at x) into n*d bytes
+ * at codes: with vmin, vdiff the trained values of component j (t: vmin[0..d) then vdiff[0..d), or
+ * the pair vmin, vdiff when uniform), xi = (x_j - vmin) / vdiff in float, clamped to [0, 1] (0 when
+ * vdiff is 0), and code_j = (int)(255 * xi): the ScalarQuantizer's codes, bit for bit.
+ */
+export function sq_encode8(x: usize, n: i32, d: i32, t: usize, uniform: i32, codes: usize): void {
+  const zero = f32x4.splat(0);
+  const one = f32x4.splat(1);
+  const k255 = f32x4.splat(255);
+  const d4 = d & ~3;
+  let xp = x;
+  let cp = codes;
+  for (let i = 0; i < n; i++) {
+    let j = 0;
+    for (; j < d4; j += 4) {
+      const o = <usize>j << 2;
+      const vmin = uniform != 0 ? v128.load32_splat(t) : v128.load(t + o);
+      const vdiff = uniform != 0 ? v128.load32_splat(t, 4) : v128.load(t + (<usize>d << 2) + o);
+      let xi = f32x4.div(f32x4.sub(v128.load(xp + o), vmin), vdiff);
+      // pmax / pmin: xi < 0 ? 0 : xi, then 1 < xi ? 1 : xi, as the scalar code's two tests
+      xi = f32x4.pmin(f32x4.pmax(xi, zero), one);
+      xi = v128.andnot(xi, f32x4.eq(vdiff, zero));
+      const q = i32x4.trunc_sat_f32x4_s(f32x4.mul(k255, xi));
+      const b = i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(q, q), zero);
+      store<u32>(cp + <usize>j, i32x4.extract_lane(b, 0));
+    }
+    for (; j < d; j++) {
+      const vmin = uniform != 0 ? load<f32>(t) : load<f32>(t + (<usize>j << 2));
+      const vdiff = uniform != 0 ? load<f32>(t, 4) : load<f32>(t + (<usize>(d + j) << 2));
+      let xi: f32 = 0;
+      if (vdiff != 0) {
+        xi = (load<f32>(xp + (<usize>j << 2)) - vmin) / vdiff;
+        if (xi < 0) xi = 0;
+        if (xi > 1) xi = 1;
+      }
+      store<u8>(cp + <usize>j, <u8><i32>(<f32>255 * xi)); // 0 <= 255 * xi <= 255
+    }
+    xp += <usize>d << 2;
+    cp += <usize>d;
+  }
+}

@@ -639,3 +639,20 @@ test('IndexIVFScalarQuantizer: batches scanned list by list (decoded codes, bloc
     setNumThreads(saved);
   }
 });
+
+test('8-bit codes of a batch (the sq_encode8 kernel) are those of encodeVector, byte for byte: clamping, constant dimensions, uniform', () => {
+  const d = 37;
+  const x = randomVectors(300, d, 41);
+  for (let i = 0; i < 300; i++) x[i * d + 5] = 0.25; // a constant dimension: vdiff = 0
+  for (const qtype of [QuantizerType.QT_8bit, QuantizerType.QT_8bit_uniform]) {
+    const sq = new ScalarQuantizer(d, qtype);
+    sq.train(x.subarray(0, 200 * d));
+    // the last 100 vectors, stretched: many components fall outside the trained range
+    const y = x.slice(200 * d).map((v, i) => (i % 3 === 0 ? v * 3 - 1 : v));
+    const batch = sq.computeCodes(y);
+    const one = new Uint8Array(100 * d);
+    for (let i = 0; i < 100; i++) sq.encodeVector(y, i * d, one, i * d);
+    assert.deepEqual(batch, one, `qtype ${qtype}`);
+    assert.ok(batch.includes(0) && batch.includes(255), 'clamped at both ends');
+  }
+});

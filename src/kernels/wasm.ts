@@ -60,6 +60,7 @@ export interface WasmKernels {
   sq_distances(qtype: number, metric: number, tab: number, d: number, codes: number, n: number, out: number, dis0: number): void;
   sq_knn(qtype: number, metric: number, tab: number, d: number, codes: number, n: number, k: number, hd: number, hi: number, ids: number, useIds: number, idBase: bigint, dis0: number, tmp: number): void;
   sq_decode(qtype: number, tab: number, d: number, codes: number, n: number, out: number): void;
+  sq_encode8(x: number, n: number, d: number, t: number, uniform: number, codes: number): void;
   sq_decode_packed(qtype: number, tab: number, d: number, codes: number, n: number, P: number, yn: number, buf: number): void;
   // product quantizer (assembly/pq.ts); cT: centroids transposed, see ProductQuantizer
   pq_distance_table(metric: number, x: number, cT: number, M: number, ksub: number, dsub: number, out: number): void;

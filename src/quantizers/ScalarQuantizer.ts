@@ -23,6 +23,22 @@
 import { InvalidArgumentError, NotTrainedError } from '../errors.js';
 import { RandomGenerator } from '../clustering/Clustering.js';
 import { checkPositiveInt, checkVectors } from '../validate.js';
+import { kernelsFor } from '../kernels/wasm.js';
+
+/** From this many vectors on, 8-bit codes are computed by the sq_encode8 kernel (a memory copy each way). */
+const ENCODE_KERNEL_MIN = 16;
+/** Bytes of the encoding memory: the trained values, a block of vectors and their codes. */
+const ENCODE_BLOCK_BYTES = 4 << 20;
+let encodeScratch: WebAssembly.Memory | undefined;
+
+/** The calling thread's memory for sq_encode8, grown to `bytes` when needed (one per thread, reused). */
+function encodeMemory(bytes: number): WebAssembly.Memory {
+  if (encodeScratch === undefined || encodeScratch.buffer.byteLength < bytes) {
+    const pages = Math.ceil(bytes / 65536);
+    encodeScratch = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  }
+  return encodeScratch;
+}
 
 /** Faiss's ScalarQuantizer::QuantizerType, with its numeric values (as in index files). */
 export const QuantizerType = {
@@ -189,9 +205,34 @@ export class ScalarQuantizer {
     const cs = this.codeSize;
     const codes = out ?? new Uint8Array(n * cs);
     if (codes.length < n * cs) throw new InvalidArgumentError('out', `has ${codes.length} bytes, expected n * codeSize = ${n * cs}`);
+    const qt = this.qtype;
+    if ((qt === QuantizerType.QT_8bit || qt === QuantizerType.QT_8bit_uniform) && n >= ENCODE_KERNEL_MIN) {
+      this.encode8(x, n, codes);
+      return codes;
+    }
     codes.fill(0, 0, n * cs);
     for (let i = 0; i < n; i++) this.encodeVector(x, i * this.d, codes, i * cs);
     return codes;
+  }
+
+  /** 8-bit codes of n vectors through the sq_encode8 kernel (the same bytes as encodeVector), in blocks. */
+  private encode8(x: Float32Array, n: number, codes: Uint8Array): void {
+    const d = this.d;
+    const t = this.trainedValues;
+    const tBytes = Math.ceil((t.length * 4) / 16) * 16;
+    const block = Math.max(1, Math.floor((ENCODE_BLOCK_BYTES - tBytes) / (d * 5)));
+    const mem = encodeMemory(tBytes + block * d * 5);
+    const kern = kernelsFor(mem);
+    const buf = mem.buffer;
+    new Float32Array(buf, 0, t.length).set(t);
+    const X = tBytes;
+    const C = X + block * d * 4;
+    for (let i0 = 0; i0 < n; i0 += block) {
+      const m = Math.min(block, n - i0);
+      new Float32Array(buf, X, m * d).set(x.subarray(i0 * d, (i0 + m) * d));
+      kern.sq_encode8(X, m, d, 0, this.uniform ? 1 : 0, C);
+      codes.set(new Uint8Array(buf, C, m * d), i0 * d);
+    }
   }
 
   /** Decodes n codes (n*codeSize bytes) into n*d floats, Faiss's values bit for bit. */

@@ -12,6 +12,7 @@ import { InvalidArgumentError } from '../../errors.js';
 import { MetricType } from '../../MetricType.js';
 import { QuantizerType, ScalarQuantizer } from '../../quantizers/ScalarQuantizer.js';
 import type { IvfSearchTask, ScannerName } from '../../search/ivfScan.js';
+import { IndexFlat } from '../IndexFlat.js';
 import { IndexIVF } from './IndexIVF.js';
 
 export class IndexIVFScalarQuantizer extends IndexIVF {
@@ -51,19 +52,30 @@ export class IndexIVFScalarQuantizer extends IndexIVF {
     const n = listNos.length;
     const cs = this.codeSize;
     const codes = new Uint8Array(n * cs);
-    if (!this.byResidual) {
-      for (let i = 0; i < n; i++) if (listNos[i]! >= 0) this.sq.encodeVector(x, i * d, codes, i * cs);
-      return codes;
+    // blocks of vectors (or of their residuals) through the quantizer's batch encoding
+    const block = 4096;
+    const r = this.byResidual ? new Float32Array(Math.min(n, block) * d) : undefined;
+    for (let i0 = 0; i0 < n; i0 += block) {
+      const m = Math.min(block, n - i0);
+      const xs = x.subarray(i0 * d, (i0 + m) * d);
+      const v = r === undefined ? xs : this.residualsInto(xs, listNos.subarray(i0, i0 + m), r.subarray(0, m * d));
+      this.sq.computeCodes(v, codes.subarray(i0 * cs, (i0 + m) * cs));
     }
-    const c = this.centroids();
-    const r = new Float32Array(d);
-    for (let i = 0; i < n; i++) {
-      const l = listNos[i]!;
-      if (l < 0) continue;
-      for (let j = 0; j < d; j++) r[j] = x[i * d + j]! - c[l * d + j]!;
-      this.sq.encodeVector(r, 0, codes, i * cs);
-    }
+    // as Faiss, a vector without a list gets a zero code
+    for (let i = 0; i < n; i++) if (listNos[i]! < 0) codes.fill(0, i * cs, (i + 1) * cs);
     return codes;
+  }
+
+  /** The residuals of x to their lists' centroids into out (in WebAssembly for a flat quantizer). */
+  private residualsInto(x: Float32Array, lists: Int32Array, out: Float32Array): Float32Array {
+    if (this.quantizer instanceof IndexFlat) return this.quantizer.computeResidualN(x, lists, out);
+    const d = this.d;
+    const c = this.centroids();
+    for (let i = 0; i < lists.length; i++) {
+      const l = lists[i]!;
+      for (let j = 0; j < d; j++) out[i * d + j] = x[i * d + j]! - (l >= 0 ? c[l * d + j]! : 0);
+    }
+    return out;
   }
 
   protected decodeVector(code: Uint8Array, listNo: number, out: Float32Array): void {
