@@ -236,4 +236,3 @@ export function fvec_first_nonfinite(x: usize, n: i32): i32 {
   }
   return -1;
 }
-

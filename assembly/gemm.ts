@@ -189,4 +189,3 @@ export function inner_products_block(out: usize, ldo: i32, Q: usize, nq: i32, Y:
   pack_block(tmp, Y, ny, d);
   inner_products_packed(out, ldo, Q, nq, tmp, ny, d);
 }
-
