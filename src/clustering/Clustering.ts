@@ -476,9 +476,11 @@ export function splitClusters(d: number, k: number, n: number, kFrozen: number, 
   const base = kFrozen * d;
   const denom = Math.fround(n - kk);
   let nsplit = 0;
-  const rng = new RandomGenerator(1234);
+  // Faiss's generator of the call (seed 1234), made at the first empty cluster: most iterations have none
+  let rng: RandomGenerator | undefined;
   for (let ci = 0; ci < kk; ci++) {
     if (hassign[ci] !== 0) continue;
+    rng ??= new RandomGenerator(1234);
     let cj = -1;
     let pmax = 0;
     let heaviest = 0;
