@@ -9,6 +9,7 @@
  * split by probed list, each thread keeping its own top-k, merged at the end.
  */
 import { Index, type RangeSearchResult, type SearchParameters, type SearchResult } from '../../Index.js';
+import { IndexFlat } from '../IndexFlat.js';
 import { InvalidArgumentError, InvalidTypeError, NotSupportedError, NotTrainedError } from '../../errors.js';
 import { toIDSelector, type IDSelectorLike } from '../../IDSelector.js';
 import { MetricType } from '../../MetricType.js';
@@ -186,6 +187,27 @@ export abstract class IndexIVF extends Index {
   }
 
   // ---- adding -------------------------------------------------------------------------------
+
+  /**
+   * The residuals that by-residual encoders code: out[i] = x_i - centroid(lists[i]), zeros where
+   * lists[i] < 0 (n*d floats). A flat quantizer computes them in WebAssembly, where its centroids
+   * are (computeResidualN); another from `centroids`, the subclass's cached nlist*d floats.
+   */
+  protected residualsOf(x: Float32Array, lists: Int32Array, out: Float32Array, centroids: () => Float32Array): Float32Array {
+    if (this.quantizer instanceof IndexFlat) return this.quantizer.computeResidualN(x, lists, out);
+    const d = this.d;
+    const c = centroids();
+    for (let i = 0; i < lists.length; i++) {
+      const l = lists[i]!;
+      const o = i * d;
+      if (l < 0) {
+        out.fill(0, o, o + d);
+        continue;
+      }
+      for (let j = 0; j < d; j++) out[o + j] = x[o + j]! - c[l * d + j]!;
+    }
+    return out;
+  }
 
   /** The list of each vector: the nearest centroid (-1 where none, e.g. a NaN vector). */
   assignLists(x: Float32Array): Int32Array {

@@ -254,23 +254,7 @@ export class IndexIVFPQ extends IndexIVF {
   /** The residuals of vectors [i0, i0 + m) into out (m*d floats). */
   private residualsInto(x: Float32Array, lists: Int32Array, i0: number, m: number, out: Float32Array): void {
     const d = this.d;
-    if (this.quantizer instanceof IndexFlat) {
-      // in WebAssembly, where the centroids are (a loop here costs some 4 ns a float)
-      this.quantizer.computeResidualN(x.subarray(i0 * d, (i0 + m) * d), lists.subarray(i0, i0 + m), out);
-      return;
-    }
-    const c = this.coarseCentroids();
-    for (let i = 0; i < m; i++) {
-      const l = lists[i0 + i]!;
-      const oo = i * d;
-      if (l < 0) {
-        out.fill(0, oo, oo + d);
-        continue;
-      }
-      const xo = (i0 + i) * d;
-      const co = l * d;
-      for (let j = 0; j < d; j++) out[oo + j] = x[xo + j]! - c[co + j]!;
-    }
+    this.residualsOf(x.subarray(i0 * d, (i0 + m) * d), lists.subarray(i0, i0 + m), out, () => this.coarseCentroids());
   }
 
   /** The coarse centroids, nlist*d floats (cached until the quantizer changes size or is retrained here). */

@@ -369,16 +369,9 @@ export class IndexIVFPQFastScan extends IndexIVF {
 
   /** x_i - centroid(list_i), zeros where the list is -1 (Faiss's compute_residuals), n*d floats. */
   private residuals(x: Float32Array, lists: Int32Array): Float32Array {
-    const d = this.d;
-    const c = this.coarseCentroids();
     const n = lists.length;
-    const out = getNumThreads() > 1 ? sharedF32(n * d) : new Float32Array(n * d);
-    for (let i = 0; i < n; i++) {
-      const l = lists[i]!;
-      if (l < 0) continue;
-      for (let j = 0; j < d; j++) out[i * d + j] = x[i * d + j]! - c[l * d + j]!;
-    }
-    return out;
+    const out = getNumThreads() > 1 ? sharedF32(n * this.d) : new Float32Array(n * this.d);
+    return this.residualsOf(x, lists, out, () => this.coarseCentroids());
   }
 
   /** The coarse centroids, nlist*d floats (cached until the quantizer changes size or is retrained here). */

@@ -12,7 +12,6 @@ import { InvalidArgumentError } from '../../errors.js';
 import { MetricType } from '../../MetricType.js';
 import { QuantizerType, ScalarQuantizer } from '../../quantizers/ScalarQuantizer.js';
 import type { IvfSearchTask, ScannerName } from '../../search/ivfScan.js';
-import { IndexFlat } from '../IndexFlat.js';
 import { IndexIVF } from './IndexIVF.js';
 
 export class IndexIVFScalarQuantizer extends IndexIVF {
@@ -44,7 +43,7 @@ export class IndexIVFScalarQuantizer extends IndexIVF {
 
   protected override trainEncoder(x: Float32Array): void {
     this.centroidCache = undefined;
-    this.sq.trainResidual(x, this.byResidual ? (xs) => this.residuals(xs, this.assignLists(xs)) : undefined);
+    this.sq.trainResidual(x, this.byResidual ? (xs) => this.residualsOf(xs, this.assignLists(xs), new Float32Array(xs.length), () => this.centroids()) : undefined);
   }
 
   protected encodeVectors(x: Float32Array, listNos: Int32Array): Uint8Array {
@@ -58,24 +57,12 @@ export class IndexIVFScalarQuantizer extends IndexIVF {
     for (let i0 = 0; i0 < n; i0 += block) {
       const m = Math.min(block, n - i0);
       const xs = x.subarray(i0 * d, (i0 + m) * d);
-      const v = r === undefined ? xs : this.residualsInto(xs, listNos.subarray(i0, i0 + m), r.subarray(0, m * d));
+      const v = r === undefined ? xs : this.residualsOf(xs, listNos.subarray(i0, i0 + m), r.subarray(0, m * d), () => this.centroids());
       this.sq.computeCodes(v, codes.subarray(i0 * cs, (i0 + m) * cs));
     }
     // as Faiss, a vector without a list gets a zero code
     for (let i = 0; i < n; i++) if (listNos[i]! < 0) codes.fill(0, i * cs, (i + 1) * cs);
     return codes;
-  }
-
-  /** The residuals of x to their lists' centroids into out (in WebAssembly for a flat quantizer). */
-  private residualsInto(x: Float32Array, lists: Int32Array, out: Float32Array): Float32Array {
-    if (this.quantizer instanceof IndexFlat) return this.quantizer.computeResidualN(x, lists, out);
-    const d = this.d;
-    const c = this.centroids();
-    for (let i = 0; i < lists.length; i++) {
-      const l = lists[i]!;
-      for (let j = 0; j < d; j++) out[i * d + j] = x[i * d + j]! - (l >= 0 ? c[l * d + j]! : 0);
-    }
-    return out;
   }
 
   protected decodeVector(code: Uint8Array, listNo: number, out: Float32Array): void {
@@ -103,18 +90,6 @@ export class IndexIVFScalarQuantizer extends IndexIVF {
     if (o.byResidual !== this.byResidual || !o.sq.equals(this.sq)) {
       throw new InvalidArgumentError('other', 'has a different scalar quantizer (type, trained ranges or byResidual): merge needs indexes trained together');
     }
-  }
-
-  /** x_i - centroid(list_i) for each vector (Faiss's compute_residual_n), n*d floats. */
-  private residuals(x: Float32Array, lists: Int32Array): Float32Array {
-    const d = this.d;
-    const c = this.centroids();
-    const out = new Float32Array(x.length);
-    for (let i = 0; i < lists.length; i++) {
-      const l = lists[i]!;
-      for (let j = 0; j < d; j++) out[i * d + j] = x[i * d + j]! - (l >= 0 ? c[l * d + j]! : 0);
-    }
-    return out;
   }
 
   /** The coarse centroids (nlist*d floats over a SharedArrayBuffer, for the workers), cached until the next train(). */
